@@ -1,0 +1,124 @@
+"""Building answers from retrieved passages, with no LLM needed.
+
+The answer leads with the sentences of the best passages that match the question, each
+followed by its citation marker, or abstains when the evidence is too weak. Its own words
+follow the question's language; quotes stay as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from assistant.retrieval import Hit
+from assistant.text import split_sentences, tokens
+
+QUESTION_SECTIONS = ("cara orang menanyakannya",)  # lists of phrasings: matched, never quoted
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    type: str
+    publisher: str
+    date: str
+    url: str
+    quote: str
+    score: float
+    article: str = ""
+    chunk_id: str = ""
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool = True
+    verdict: str | None = None
+    language: str = "id"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class InvalidQuestion(ValueError):
+    """An empty or oversized question; the message is meant for the user."""
+
+
+@lru_cache(maxsize=1)
+def messages() -> dict[str, dict[str, Any]]:
+    path = resources.files("assistant.prompts").joinpath("messages.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def abstain(question: str, lang: str) -> Answer:
+    return Answer(question, messages()[lang]["abstain"], [], grounded=False, language=lang)
+
+
+def citation_for(n: int, hit: Hit, quote: str) -> Citation:
+    m = hit.metadata
+    return Citation(
+        n=n, doc_id=hit.doc_id, title=str(m.get("title", "")), type=str(m.get("type", "")),
+        publisher=str(m.get("publisher", "")), date=str(m.get("date", "")),
+        url=str(m.get("url", "")), quote=quote, score=round(hit.similarity, 4),
+        article=str(m.get("article", "")), chunk_id=hit.chunk_id,
+    )
+
+
+def source_lines(citations: list[Citation], lang: str) -> str:
+    lines = [messages()[lang]["sources"]]
+    for c in citations:
+        where = ", ".join(x for x in (c.article, c.publisher, c.date) if x)
+        lines.append(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
+    return "\n".join(lines)
+
+
+def passage_answer(
+    question: str, hits: list[Hit], lang: str, idf: dict[str, float], max_sentences: int = 3
+) -> Answer:
+    """Quote the sentences that best answer the question, best passages first."""
+    q_terms = set(tokens(question))
+    weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+    candidates: list[tuple[float, int, int, str]] = []
+    for rank, hit in enumerate(hits[:3]):
+        if str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
+            continue
+        for pos, sentence in enumerate(split_sentences(hit.text)):
+            if len(sentence) < 25:
+                continue
+            overlap = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence))) / weight
+            score = overlap + 0.25 / (rank + 1) + 0.02 / (pos + 1)
+            candidates.append((score, rank, pos, sentence))
+    if not candidates:
+        return abstain(question, lang)
+    best = sorted(candidates, key=lambda c: c[0], reverse=True)
+    chosen = [best[0]]
+    for cand in best[1:]:
+        if len(chosen) == max_sentences:
+            break
+        if any(cand[3] == c[3] for c in chosen):
+            continue  # the same sentence in an overlapping passage
+        if cand[0] >= 0.6 * best[0][0] and sum(len(c[3]) for c in chosen) < 500:
+            chosen.append(cand)
+    chosen.sort(key=lambda c: (c[1], c[2]))  # reading order: by passage, then position
+
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    quoted: list[str] = []
+    for _, rank, _, sentence in chosen:
+        if rank not in numbers:
+            numbers[rank] = len(numbers) + 1
+            citations.append(citation_for(numbers[rank], hits[rank], sentence))
+        else:
+            citations[numbers[rank] - 1].quote += " " + sentence
+        quoted.append(f"{sentence} [{numbers[rank]}]")
+    msg = messages()[lang]
+    text = f"{msg['intro']}\n\n" + "\n".join(quoted) + "\n\n" + source_lines(citations, lang)
+    return Answer(question, text, citations, grounded=True, language=lang)

@@ -1,0 +1,123 @@
+"""The ``netralitas`` command: index, ask, add, eval, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from assistant.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="netralitas", description="Tanya Netralitas: ASN election-neutrality assistant."
+    )
+    parser.add_argument("--corpus", type=Path, help="corpus folder (default: ./corpus)")
+    parser.add_argument("--index", type=Path, help="index folder (default: ./index)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("index", help="index new or changed documents, drop removed ones")
+    p_ask = sub.add_parser("ask", help="answer one question")
+    p_ask.add_argument("question")
+    p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p_add = sub.add_parser("add", help="copy a document into the corpus and index it")
+    p_add.add_argument("path", type=Path)
+    p_add.add_argument("--folder", default="tambahan", help="sub-folder of the corpus")
+    p_eval = sub.add_parser("eval", help="measure retrieval and answers on the dev set")
+    p_eval.add_argument("--devset", type=Path, nargs="*", help="YAML files (default: eval/*.yaml)")
+    p_eval.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p_eval.add_argument("--json", type=Path, help="also write the results to this file")
+    p_serve = sub.add_parser("serve", help="start the web app")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    p_serve.add_argument("--share", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    overrides = {}
+    if args.corpus:
+        overrides["corpus_dir"] = args.corpus
+    if args.index:
+        overrides["index_dir"] = args.index
+    if getattr(args, "mode", None):
+        overrides["retrieval"] = args.mode
+    settings = Settings.from_env(**overrides)
+    return COMMANDS[args.command](settings, args)
+
+
+def _index(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.chat import Assistant
+
+    start = time.perf_counter()
+    report, errors = Assistant(settings).index(progress=lambda m: print(m, file=sys.stderr))
+    for label, ids in (("added", report.added), ("changed", report.changed),
+                       ("removed", report.removed)):
+        for doc_id in ids:
+            print(f"{label}: {doc_id}")
+    for err in errors:
+        print(f"skipped: {err}", file=sys.stderr)
+    print(f"{report.summary()} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.answering import InvalidQuestion
+    from assistant.chat import Assistant
+
+    try:
+        answer = Assistant(settings).ask(args.question)
+    except InvalidQuestion as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(answer.text)
+    return 0
+
+
+def _add(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.chat import Assistant
+    from assistant.documents import DocumentError, load_file
+
+    src: Path = args.path
+    try:
+        doc = load_file(src)
+    except DocumentError as exc:
+        print(f"{src}: {exc}", file=sys.stderr)
+        return 2
+    target = settings.corpus_dir / args.folder / src.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, target)
+    print(f"copied to {target} as {doc.id} ({doc.type}, {doc.title})")
+    return _index(settings, args)
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.evaluation import format_report, run_eval
+
+    files = args.devset or sorted(Path("eval").glob("*.yaml"))
+    result = run_eval(settings, files)
+    print(format_report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.ui import launch
+
+    if args.host:
+        settings = settings.replace(host=args.host)
+    if args.port:
+        settings = settings.replace(port=args.port)
+    launch(settings)
+    return 0
+
+
+COMMANDS = {"index": _index, "ask": _ask, "add": _add, "eval": _eval, "serve": _serve}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Optional phrasing of answers by an LLM on an OpenAI-compatible server (LangChain).
+
+The LLM only rewords an answer that is already grounded: it sees the same numbered
+passages and the extractive draft. If the server is down or returns nothing usable,
+the extractive answer is returned with a note, never an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import resources
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from assistant.answering import Answer, messages, source_lines
+from assistant.retrieval import Hit
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
+
+
+def make_chat_model(settings: Settings) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        temperature=0,
+        max_completion_tokens=settings.llm_max_tokens,
+        # llama.cpp's server reads max_tokens, not max_completion_tokens.
+        extra_body={"max_tokens": settings.llm_max_tokens},
+    )
+
+
+def build_messages(answer: Answer, hits: list[Hit], history: list[Any], lang: str) -> list[BaseMessage]:
+    template = resources.files("assistant.prompts").joinpath("llm_system.txt").read_text("utf-8")
+    cited = {c.chunk_id: c.n for c in answer.citations}
+    passages = "\n\n".join(
+        f"[{cited[h.chunk_id]}] {h.metadata.get('title', '')}: {h.text}"
+        for h in hits if h.chunk_id in cited
+    )
+    system = template.format(language=LANGUAGE_NAMES[lang], passages=passages, draft=answer.text)
+    msgs: list[BaseMessage] = [SystemMessage(system)]
+    for turn in history[-6:]:
+        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
+            cls = HumanMessage if turn["role"] == "user" else AIMessage
+            msgs.append(cls(str(turn.get("content", ""))))
+    msgs.append(HumanMessage(answer.question))
+    return msgs
+
+
+def phrase_with_llm(model: Any, answer: Answer, hits: list[Hit], history: list[Any],
+                    lang: str) -> Answer:
+    try:
+        reply = model.invoke(build_messages(answer, hits, history, lang))
+        text = str(reply.content).strip()
+    except Exception as exc:  # noqa: BLE001 - any client failure means: keep the draft
+        log.warning("LLM server failed (%s); using the extractive answer", exc)
+        answer.text = f"{answer.text}\n\n{messages()[lang]['llm_failed']}"
+        return answer
+    valid = {c.n for c in answer.citations}
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    if not text or not used or not used <= valid:
+        # No markers, or markers to passages that do not exist: not grounded, keep the draft.
+        return answer
+    answer.text = f"{text}\n\n{source_lines(answer.citations, lang)}"
+    return answer

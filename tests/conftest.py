@@ -1,0 +1,56 @@
+"""Shared fixtures: the real embedding model and real Chroma stores in temporary folders.
+
+The index of the project's corpus is built once per test session and shared by the tests
+that only read it; tests that change an index build their own small one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from assistant.chat import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+REGULATIONS = ROOT.parent / "shared" / "regulations"
+
+
+@pytest.fixture(scope="session")
+def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's corpus, copied so no test can change the real one."""
+    target = tmp_path_factory.mktemp("corpus") / "corpus"
+    shutil.copytree(ROOT / "corpus", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def settings(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(corpus_dir=corpus_copy, index_dir=tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def assistant(settings: Settings) -> Assistant:
+    """An assistant over the whole corpus with its index built (shared, read-only)."""
+    bot = Assistant(settings)
+    bot.index()
+    return bot
+
+
+def write_doc(folder: Path, doc_id: str, body: str, **meta: str) -> Path:
+    """A small Markdown document with front matter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fields = {"id": doc_id, "title": meta.pop("title", doc_id), "type": "berita",
+              "publisher": "Uji", "date": "2024-01-01", **meta}
+    head = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    path = folder / f"{doc_id}.md"
+    path.write_text(f"---\n{head}\n---\n{body}\n", encoding="utf-8")
+    return path

@@ -1,0 +1,110 @@
+"""Incremental indexing into a real Chroma store with the real embedding model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.chat import Assistant
+from assistant.settings import Settings
+from tests.conftest import write_doc
+
+A = "ASN wajib menjaga netralitas dalam pemilu. Pelanggaran dapat dikenai sanksi disiplin."
+B = "Badan Kepegawaian Negara mencatat kasus pelanggaran netralitas di Sumatera Selatan."
+C = "Resep ini tidak ada hubungannya dengan pemilu. Hanya contoh dokumen ketiga."
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    write_doc(corpus, "doc-a", A)
+    write_doc(corpus, "doc-b", B)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chunk_size=60)
+
+
+def _chunk_ids(bot: Assistant) -> list[str]:
+    return sorted(bot.store.collection.get()["ids"])
+
+
+def test_first_run_adds_then_nothing_changes(small: Settings) -> None:
+    bot = Assistant(small)
+    report, errors = bot.index()
+    assert (report.added, report.changed, report.removed) == (["doc-a", "doc-b"], [], [])
+    assert errors == []
+    ids = _chunk_ids(bot)
+    assert ids[0] == "doc-a::0000" and len(ids) == report.chunks >= 3
+    # A second run, even from a new process-level object, embeds nothing.
+    again, _ = Assistant(small).index()
+    assert (again.added, again.changed, again.removed, again.unchanged) == ([], [], [], 2)
+    assert _chunk_ids(bot) == ids
+
+
+def test_add_change_and_remove(small: Settings) -> None:
+    bot = Assistant(small)
+    bot.index()
+    write_doc(small.corpus_dir, "doc-c", C)
+    write_doc(small.corpus_dir, "doc-a", A + " Kalimat baru ditambahkan di akhir.")
+    (small.corpus_dir / "doc-b.md").unlink()
+    report, _ = bot.index()
+    assert report.added == ["doc-c"]
+    assert report.changed == ["doc-a"]
+    assert report.removed == ["doc-b"]
+    assert report.unchanged == 0
+    docs = {m["doc_id"] for m in bot.store.collection.get()["metadatas"]}
+    assert docs == {"doc-a", "doc-c"}
+    texts = " ".join(bot.store.collection.get(where={"doc_id": "doc-a"})["documents"])
+    assert "Kalimat baru" in texts
+
+
+def test_metadata_change_alone_reindexes(small: Settings) -> None:
+    bot = Assistant(small)
+    bot.index()
+    write_doc(small.corpus_dir, "doc-b", B, title="Judul baru")
+    report, _ = bot.index()
+    assert report.changed == ["doc-b"] and report.unchanged == 1
+    titles = {m["title"] for m in bot.store.collection.get(where={"doc_id": "doc-b"})["metadatas"]}
+    assert titles == {"Judul baru"}
+
+
+def test_settings_change_rebuilds(small: Settings) -> None:
+    Assistant(small).index()
+    bigger = small.replace(chunk_size=400)
+    report, _ = Assistant(bigger).index()
+    assert "chunking" in report.rebuilt
+    assert sorted(report.added) == ["doc-a", "doc-b"]
+    bot = Assistant(bigger)
+    assert bot.store.manifest["chunking"]["chunk_size"] == 400
+    assert len(_chunk_ids(bot)) == 2  # each short document now fits one chunk
+
+
+def test_interrupted_run_is_repaired(small: Settings) -> None:
+    bot = Assistant(small)
+    bot.index()
+    # Simulate a run killed while writing doc-a: one of its chunks never arrived.
+    victim = bot.store.collection.get(where={"doc_id": "doc-a"})["ids"][-1]
+    bot.store.collection.delete(ids=[victim])
+    report, _ = bot.index()
+    assert report.changed == ["doc-a"] and report.unchanged == 1
+    assert victim in _chunk_ids(bot)
+
+
+def test_store_never_uses_chromas_default_embeddings(small: Settings) -> None:
+    bot = Assistant(small)
+    bot.index()
+    assert bot.store.collection.configuration.get("embedding_function") is None
+    with pytest.raises(ValueError, match="embedding function"):
+        bot.store.collection.add(ids=["x"], documents=["tanpa vektor"])
+    stored = bot.store.collection.get(ids=["doc-a::0000"], include=["embeddings"])
+    vector = stored["embeddings"][0]
+    expected = bot.embedder.encode_passages([
+        f"doc-a\n{bot.store.collection.get(ids=['doc-a::0000'])['documents'][0]}"])[0]
+    assert len(vector) == 384
+    assert abs(float(sum(v * e for v, e in zip(vector, expected))) - 1.0) < 1e-3
+
+
+def test_broken_file_is_reported_and_others_indexed(small: Settings) -> None:
+    (small.corpus_dir / "rusak.md").write_bytes(b"\xff\xfe\x00rusak")
+    report, errors = Assistant(small).index()
+    assert sorted(report.added) == ["doc-a", "doc-b"]
+    assert len(errors) == 1 and errors[0].startswith("rusak.md") and "UTF-8" in errors[0]
