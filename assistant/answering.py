@@ -7,6 +7,7 @@ follow the question's language; quotes stay as written.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -14,10 +15,11 @@ from typing import Any
 
 import yaml
 
+from assistant.chunking import QUESTION_SECTIONS
 from assistant.retrieval import Hit
 from assistant.text import split_sentences, tokens
 
-QUESTION_SECTIONS = ("cara orang menanyakannya",)  # lists of phrasings: matched, never quoted
+RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
 
 
 @dataclass
@@ -89,7 +91,7 @@ def passage_answer(
     candidates: list[tuple[float, int, int, str]] = []
     for rank, hit in enumerate(hits[:3]):
         if str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
-            continue
+            continue  # ways of asking are matched, never quoted
         for pos, sentence in enumerate(split_sentences(hit.text)):
             if len(sentence) < 25:
                 continue
@@ -121,4 +123,71 @@ def passage_answer(
         quoted.append(f"{sentence} [{numbers[rank]}]")
     msg = messages()[lang]
     text = f"{msg['intro']}\n\n" + "\n".join(quoted) + "\n\n" + source_lines(citations, lang)
+    return Answer(question, text, citations, grounded=True, language=lang)
+
+
+@lru_cache(maxsize=1)
+def superseded() -> dict[str, str]:
+    path = resources.files("assistant.data").joinpath("superseded.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def card_of(hit: Hit) -> dict[str, Any]:
+    """The front matter of the document a hit comes from."""
+    return json.loads(str(hit.metadata.get("doc_meta") or "{}"))
+
+
+def best_sentences(question: str, texts: list[str], idf: dict[str, float], n: int = 2
+                   ) -> list[str]:
+    """The ``n`` sentences sharing the most (rare) words with the question, in text order."""
+    q_terms = set(tokens(question))
+    scored = []
+    for i, sentence in enumerate(s for t in texts for s in split_sentences(t)):
+        overlap = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence)))
+        scored.append((overlap, -i, sentence))
+    top = sorted(scored, reverse=True)[:n]
+    return [s for _, _, s in sorted(top, key=lambda x: -x[1])]
+
+
+def rule_answer(question: str, card_hit: Hit, rule_texts: list[str], support: list[Hit],
+                lang: str, idf: dict[str, float]) -> Answer:
+    """Verdict first, then the reason, the legal basis, the sanction and the sources.
+
+    ``rule_texts`` is the card's own statement of the rule (quoted as evidence);
+    ``support`` are passages of official texts whose article the card cites."""
+    card = card_of(card_hit)
+    msg = messages()[lang]
+    en = lang == "en"
+    verdict = card["verdict"]
+    line = msg["verdict"][verdict].format(
+        conditions=card.get("conditions_en" if en else "conditions", "").strip())
+    summary = card.get("summary_en" if en else "summary", "").strip()
+    basis = [str(b) for b in card.get("basis") or []]
+    sanction = card.get("sanction") or {}
+    sanction_text = str(sanction.get("text_en" if en else "text", "")).strip()
+
+    quote = " ".join(best_sentences(question, rule_texts, idf)) or summary
+    citations = [citation_for(1, card_hit, quote)]
+    for hit in support:
+        citations.append(citation_for(len(citations) + 1, hit, hit.text))
+    support_marks = "".join(f" [{c.n}]" for c in citations[1:])
+
+    parts = [f"{line} {summary} [1]", ""]
+    if basis:
+        parts.append(f"{msg['basis']} {'; '.join(basis)}. [1]{support_marks}")
+    parts.append(f"{msg['sanction']} {sanction_text or msg['no_sanction']} [1]")
+    for old, new in superseded().items():
+        if any(b.startswith(old) for b in basis):
+            parts.append(msg["superseded"].format(old=old, new=new))
+    text = "\n".join(parts) + "\n\n" + source_lines(citations, lang)
+    return Answer(question, text, citations, grounded=True, verdict=verdict, language=lang)
+
+
+def article_answer(question: str, label: str, hits: list[Hit], lang: str, limit: int = 8
+                   ) -> Answer:
+    """The text of the article a question names, unit by unit, each cited."""
+    citations = [citation_for(i, h, h.text) for i, h in enumerate(hits[:limit], start=1)]
+    body = "\n".join(f"{c.article}: {c.quote} [{c.n}]" for c in citations)
+    intro = messages()[lang]["article_intro"].format(label=label)
+    text = f"{intro}\n\n{body}\n\n{source_lines(citations, lang)}"
     return Answer(question, text, citations, grounded=True, language=lang)

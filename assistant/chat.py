@@ -8,15 +8,17 @@ extractive answer instead of failing.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import Any
 
 from assistant import answering
 from assistant.answering import Answer, InvalidQuestion
+from assistant.chunking import QUESTION_SECTIONS
 from assistant.documents import load_corpus
 from assistant.embedding import Embedder
-from assistant.retrieval import Retriever
+from assistant.retrieval import Hit, Retriever, article_reference
 from assistant.settings import Settings
 from assistant.store import Store, SyncReport
 from assistant.text import detect_language, squash, tokens
@@ -63,15 +65,52 @@ class Assistant:
             raise InvalidQuestion(answering.messages()[lang]["too_long"].format(
                 length=len(question), limit=self.settings.max_question_chars))
         query = self._with_context(question, history or [])
+        label = article_reference(question)
+        quoted = self.retriever.by_article(label) if label else []
+        if quoted:
+            return answering.article_answer(question, label, quoted, lang)
         hits = self.retriever.search(query)
-        if not hits or max(h.similarity for h in hits) < self.settings.min_similarity:
+        if self._too_weak(question, hits, lang):
             return answering.abstain(question, lang)
-        answer = answering.passage_answer(question, hits, lang, self.retriever.idf)
+        answer = self._answer(question, query, hits, lang)
         if answer.grounded and self.chat_model is not None:
             from assistant.llm import phrase_with_llm
 
             answer = phrase_with_llm(self.chat_model, answer, hits, history or [], lang)
         return answer
+
+    def _too_weak(self, question: str, hits: list[Hit], lang: str) -> bool:
+        """Abstain rather than guess (thresholds calibrated on the dev set, see Settings)."""
+        if not hits:
+            return True
+        s = self.settings
+        similarity = max(h.similarity for h in hits)
+        threshold = s.min_similarity_en if lang == "en" else s.min_similarity
+        if similarity < threshold and max(h.lexical for h in hits) < s.lexical_rescue:
+            return True
+        return similarity < s.entity_guard and bool(self.retriever.unknown_names(question, lang))
+
+    def _answer(self, question: str, query: str, hits: list[Hit], lang: str) -> Answer:
+        """A verdict-first answer when the best evidence is a rule card, else quotes."""
+        top = hits[0]
+        card = answering.card_of(top) if top.metadata.get("type") == "aturan" else {}
+        if not card.get("verdict"):
+            quotable = [self._quotable(h) for h in hits]
+            return answering.passage_answer(question, quotable, lang, self.retriever.idf)
+        rule = self.retriever.section_texts(top.doc_id, answering.RULE_SECTION)
+        support = [h for basis in card.get("basis") or [] for h in self.retriever.by_article(basis)]
+        return answering.rule_answer(question, top, rule or [top.text], support[:2], lang,
+                                     self.retriever.idf)
+
+    def _quotable(self, hit: Hit) -> Hit:
+        """A matched way of asking is not evidence: quote its card's rule instead."""
+        if str(hit.metadata.get("section", "")).lower() not in QUESTION_SECTIONS:
+            return hit
+        rule = self.retriever.section_texts(hit.doc_id, answering.RULE_SECTION)
+        if not rule:
+            return hit
+        meta = dict(hit.metadata, section=answering.RULE_SECTION)
+        return dataclasses.replace(hit, text="\n".join(rule), metadata=meta)
 
     @property
     def chat_model(self) -> Any | None:

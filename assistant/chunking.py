@@ -17,6 +17,9 @@ from assistant import regulation
 from assistant.documents import Document
 from assistant.text import split_sentences
 
+CHUNKER_VERSION = 5  # bump when chunk boundaries or texts change for the same settings
+QUESTION_SECTIONS = ("cara orang menanyakannya",)  # lists of phrasings: matched, never quoted
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -74,7 +77,12 @@ def _section_pieces(text: str, chunk_size: int) -> list[tuple[str, str, str]]:
         if block.startswith("##"):
             first, _, block = block.partition("\n")
             heading = first.lstrip("#").strip()
-        # Bullets (the ways people ask) become one sentence each.
+        bullets = [re.sub(r"^\s*[-*]\s+", "", ln).strip().strip('"“”')
+                   for ln in block.splitlines() if re.match(r"^\s*[-*]\s+", ln)]
+        if heading.lower() in QUESTION_SECTIONS:
+            # Each way of asking is its own passage: a user's question then meets its twin.
+            pieces.extend((heading, "", b) for b in bullets if b)
+            continue
         body = "\n".join(re.sub(r"^\s*[-*]\s+", "", ln) for ln in block.splitlines())
         for part in pack_sentences(body, chunk_size * 2):
             pieces.append((heading, "", part))

@@ -79,7 +79,6 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _add(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.chat import Assistant
     from assistant.documents import DocumentError, load_file
 
     src: Path = args.path

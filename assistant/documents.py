@@ -16,7 +16,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -101,10 +101,7 @@ def load_file(path: Path, source: str | None = None) -> Document:
     source = source or path.name
     suffix = path.suffix.lower()
     try:
-        if suffix == ".pdf":
-            raw = _read_pdf(path)
-        else:
-            raw = path.read_bytes().decode("utf-8")
+        raw = _read_pdf(path) if suffix == ".pdf" else path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
@@ -239,10 +236,14 @@ def _is_teaser(line: str, body_words: dict[str, int]) -> bool:
 class _TextExtractor(HTMLParser):
     """Visible text of a page, without scripts, styles and navigation blocks."""
 
-    SKIP = {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg",
-            "button", "iframe"}
-    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-             "article", "blockquote", "figcaption", "title"}
+    SKIP: ClassVar[set[str]] = {
+        "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg",
+        "button", "iframe",
+    }
+    BLOCK: ClassVar[set[str]] = {
+        "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
+        "blockquote", "figcaption", "title",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -68,7 +68,7 @@ class Embedder(Embeddings):
         if not texts:
             return np.zeros((0, self.model.get_sentence_embedding_dimension() or 0), np.float32)
         return self.model.encode(
-            texts, prompt=self.passage_prompt, batch_size=32, normalize_embeddings=True,
+            texts, prompt=self.passage_prompt, batch_size=16, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
 

@@ -38,7 +38,9 @@ def make_chat_model(settings: Settings) -> Any:
     )
 
 
-def build_messages(answer: Answer, hits: list[Hit], history: list[Any], lang: str) -> list[BaseMessage]:
+def build_messages(
+    answer: Answer, hits: list[Hit], history: list[Any], lang: str
+) -> list[BaseMessage]:
     template = resources.files("assistant.prompts").joinpath("llm_system.txt").read_text("utf-8")
     cited = {c.chunk_id: c.n for c in answer.citations}
     passages = "\n\n".join(
@@ -60,7 +62,7 @@ def phrase_with_llm(model: Any, answer: Answer, hits: list[Hit], history: list[A
     try:
         reply = model.invoke(build_messages(answer, hits, history, lang))
         text = str(reply.content).strip()
-    except Exception as exc:  # noqa: BLE001 - any client failure means: keep the draft
+    except Exception as exc:
         log.warning("LLM server failed (%s); using the extractive answer", exc)
         answer.text = f"{answer.text}\n\n{messages()[lang]['llm_failed']}"
         return answer

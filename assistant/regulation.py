@@ -23,7 +23,11 @@ EXPLANATION = "penjelasan"
 
 @dataclass(frozen=True)
 class Section:
-    """One citable unit; ``text`` carries its parent's lead-in so it reads on its own."""
+    """One citable unit; ``text`` carries its parent's lead-in so it reads on its own.
+
+    ``label`` is unique within a regulation: "Pasal 5 huruf n angka 2" in the body and
+    "Penjelasan Pasal 5 huruf n angka 2" for the elucidation (``part`` says which).
+    """
 
     label: str
     pasal: str
@@ -247,9 +251,13 @@ def _drop_ellipsis_catchwords(text: str) -> str:
             drop.append((tokens[i - chosen + 1].start(), tok.end()))
         else:
             drop.append((tok.end() - 1, tok.end()))
-    for start, end in reversed(drop):
-        text = text[:start] + text[end:]
-    return text
+    out: list[str] = []
+    last = 0
+    for start, end in drop:
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 # Named headings never repeat legitimately; bare item markers only count at a clause start.
@@ -326,8 +334,11 @@ _ARTICLE_PART = re.compile(r"\bPASAL\s+DEMI\s+PASAL\b")
 _EXPLANATION_END = re.compile(r"\bTAMBAHAN\s+LEMBARAN\s+NEGARA\b")
 
 
-def _parts(text: str) -> tuple[str, str]:
-    """Return (body, explanation); the preamble (Menimbang/Mengingat) is left out."""
+def _parts(text: str) -> tuple[str, str, str]:
+    """Return (body, explanation, everything before the explanation).
+
+    The body leaves out the preamble (Menimbang/Mengingat) and the closing formula; the last
+    value is a fallback for excerpts that lack the usual "MEMUTUSKAN" landmarks."""
     start_match = _BODY_START.search(text)
     start = start_match.end() if start_match else 0
     expl = _EXPLANATION_START.search(text, start)
@@ -340,7 +351,7 @@ def _parts(text: str) -> tuple[str, str]:
         ex_start = article.end() if article else expl.end()
         ex_end = _EXPLANATION_END.search(text, ex_start)
         explanation = text[ex_start : ex_end.start() if ex_end else len(text)]
-    return body, explanation
+    return body, explanation, text[:body_stop]
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,19 +376,19 @@ _MAX_GAP = 5  # OCR may drop a page, and with it a few articles (PP 94/2021 lose
 _LOOKBACK = 80  # context needed to judge a marker; bounded so parsing stays linear
 
 
-def _heading_context(text: str, start: int, end: int) -> tuple[bool, bool]:
-    """Return (looks_like_heading, strong_boundary) for a "Pasal N" found at start..end."""
+def _heading_context(text: str, start: int, end: int) -> tuple[bool, bool, bool]:
+    """Judge a "Pasal N" at start..end: (may be a heading, strong boundary, at line start)."""
     stripped = text[max(0, start - _LOOKBACK) : start].rstrip(" ")
     at_line_start = not stripped or stripped.endswith("\n")
     if _REFERENCE_AFTER.match(text, end):
-        return False, False
+        return False, False, False
     if at_line_start:
-        return True, True
+        return True, True, True
     prev_word = stripped.rsplit(None, 1)[-1] if stripped.split() else ""
     if prev_word.endswith(",") or prev_word.lower() in _REFERENCE_BEFORE:
-        return False, False
+        return False, False, False
     strong = prev_word[-1:] in ".;:" or (prev_word.isupper() and len(prev_word) > 1)
-    return True, strong
+    return True, strong, False
 
 
 def _split_articles(text: str, explanation: bool) -> list[tuple[str, str]]:
@@ -397,15 +408,19 @@ def _split_articles(text: str, explanation: bool) -> list[tuple[str, str]]:
     heads: list[tuple[int, int, int]] = []  # (number, heading start, content start)
     current = 0
     for start, bare, options in candidates:
-        heading, strong = _heading_context(text, start, options[-1][1])
+        heading, strong, line_start = _heading_context(text, start, options[-1][1])
         if not heading:
             continue
+        # Small gaps are lost pages; the first heading and headings on their own line may
+        # jump further, which lets excerpts ("Pasal 87", "Pasal 119", ...) parse too.
+        max_gap = len(text) if not heads or line_start else _MAX_GAP
         for number, content_start in options:
-            if number == current and heads and not text[heads[-1][2] : start].strip():
+            repeated = heads and start - heads[-1][2] <= _LOOKBACK
+            if number == current and repeated and not text[heads[-1][2] : start].strip():
                 heads[-1] = (number, heads[-1][1], content_start)  # repeated heading
                 break
             gap = number - current
-            if gap == 1 or (not bare and 0 < gap <= _MAX_GAP and strong):
+            if gap == 1 or (not bare and strong and 0 < gap <= max_gap):
                 heads.append((number, start, content_start))
                 current = number
                 break
@@ -653,15 +668,23 @@ def _merge_duplicates(sections: list[Section]) -> list[Section]:
 # Public API
 # --------------------------------------------------------------------------------------------
 
-_HEADING_LINE = re.compile(r"(?:^|\n|[.;:] )\s*Pasal +(\d{1,3}|[Il])\s*(?=\n|\(1\)|[A-Z])")
-
 
 def looks_like_regulation(text: str) -> bool:
-    """Cheap gate for the document loader: an official title plus several Pasal headings."""
+    """Cheap gate for the document loader: an official title plus several Pasal headings.
+
+    Headings are judged as the parser judges them (line start or clause end, not "dalam
+    Pasal 5" or "Pasal 5 ayat (2)"), so a text that passes here also parses.
+    """
     if _find_title(text) is None:
         return False
-    numbers = {m.group(1) for m in _HEADING_LINE.finditer(text)}
-    return len(numbers) >= 3
+    numbers: set[str] = set()
+    for m in _PASAL.finditer(text):
+        heading, strong, _ = _heading_context(text, m.start(), m.end(1))
+        if heading and strong:
+            numbers.add(m.group(1))
+            if len(numbers) >= 3:
+                return True
+    return False
 
 
 def parse_regulation(text: str) -> Regulation:
@@ -677,9 +700,10 @@ def parse_regulation(text: str) -> Regulation:
     year = _ocr_digits(title_match.group("year"))
     title = _clean_title(title_match.group("title"))
 
-    body, explanation = _parts(_clean(text))
+    body, explanation, whole = _parts(_clean(text))
     sections: list[Section] = []
-    for pasal, content in _split_articles(body, explanation=False):
+    articles = _split_articles(body, explanation=False) or _split_articles(whole, explanation=False)
+    for pasal, content in articles:
         content = _strip_headings(content)
         ayats = _split_ayat(content)
         if ayats:
@@ -687,10 +711,10 @@ def parse_regulation(text: str) -> Regulation:
                 sections += _body_units(pasal, [("ayat", ayat)], ayat_text, [], None)
         else:
             sections += _body_units(pasal, [], content, [], None)
-    if not sections:
-        raise ValueError(f"{kind} {number}/{year}: no 'Pasal N' articles found in the body")
     for pasal, content in _split_articles(explanation, explanation=True):
         sections += _explained_units(pasal, [], content, ("ayat", "huruf", "angka"))
+    if not sections:
+        raise ValueError(f"{kind} {number}/{year}: no 'Pasal N' articles found in the text")
     return Regulation(
         kind=kind,
         number=number,

@@ -7,6 +7,7 @@ available through ``Settings.retrieval``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.text import tokens
+from assistant.text import stopwords, tokens
 
 
 @dataclass
@@ -53,7 +54,8 @@ class Retriever:
         self.vocab: set[str] = set()
         self.idf: dict[str, float] = {}
         if self.ids:
-            corpus = [tokens(_lexical_text(t, m)) or ["_"] for t, m in zip(self.texts, self.metas)]
+            corpus = [tokens(_lexical_text(t, m)) or ["_"]
+                      for t, m in zip(self.texts, self.metas, strict=True)]
             self.bm25.index(corpus, show_progress=False)
             self.vocab = {w for doc in corpus for w in doc}
             self.idf = idf_table(corpus)
@@ -69,22 +71,73 @@ class Retriever:
         vector = self.embedder.encode_query(query)
         similarity = self.vectors @ vector
         lexical = self._bm25(query)
-        depth = max(4 * k, 20)
+        depth = max(8 * k, 40)
+        dense = self.store.query(vector.tolist(), depth) if mode != "bm25" else []
+        order = np.argsort(-lexical)[:depth]
+        lex = [(self.ids[i], float(lexical[i])) for i in order if lexical[i] > 0]
+        # One passage per document: a card's many ways of asking must not crowd out the rest.
         if mode == "dense":
-            ranked = [(cid, s) for cid, s in self.store.query(vector.tolist(), k)]
+            ranked = self._best_per_doc(dense)[:k]
         elif mode == "bm25":
-            order = np.argsort(-lexical)[:k]
-            ranked = [(self.ids[i], float(lexical[i])) for i in order if lexical[i] > 0]
+            ranked = self._best_per_doc(lex)[:k]
         else:
-            dense = [cid for cid, _ in self.store.query(vector.tolist(), depth)]
-            order = [self.ids[i] for i in np.argsort(-lexical)[:depth] if lexical[i] > 0]
-            ranked = reciprocal_rank_fusion([dense, order], self.settings.rrf_k)[:k]
+            best_dense, best_lex = self._best_per_doc(dense), self._best_per_doc(lex)
+            fused = reciprocal_rank_fusion(
+                [[self.metas[self.position[c]]["doc_id"] for c, _ in r]
+                 for r in (best_dense, best_lex)], self.settings.rrf_k,
+                [1.0, self.settings.lexical_weight])
+            # Each document brings its best dense and its best lexical passage.
+            chunks: dict[str, list[str]] = {}
+            for c, _ in best_dense + best_lex:
+                chunks.setdefault(self.metas[self.position[c]]["doc_id"], []).append(c)
+            ranked = [(c, score) for doc, score in fused for c in dict.fromkeys(chunks[doc])][:k]
         hits = []
         for cid, score in ranked:
             i = self.position[cid]
             hits.append(Hit(cid, self.texts[i], self.metas[i], float(similarity[i]),
                             float(lexical[i]), float(score)))
         return hits
+
+    def _best_per_doc(self, ranking: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        seen: set[str] = set()
+        kept = []
+        for cid, score in ranking:
+            doc = self.metas[self.position[cid]]["doc_id"]
+            if doc not in seen:
+                seen.add(doc)
+                kept.append((cid, score))
+        return kept
+
+    def _hit(self, i: int, score: float = 1.0) -> Hit:
+        return Hit(self.ids[i], self.texts[i], self.metas[i], 1.0, 0.0, score)
+
+    def by_article(self, label: str) -> list[Hit]:
+        """Chunks of official texts whose article is ``label`` or lies inside it
+        ("PP 94/2021 Pasal 5" holds "PP 94/2021 Pasal 5 huruf n angka 2")."""
+        found = []
+        for i, meta in enumerate(self.metas):
+            article = str(meta.get("article") or "")
+            if article == label or article.startswith(label + " "):
+                found.append(self._hit(i))
+        return found
+
+    def section_texts(self, doc_id: str, section: str) -> list[str]:
+        return [t for t, m in zip(self.texts, self.metas, strict=True)
+                if m["doc_id"] == doc_id and m.get("section") == section]
+
+    def unknown_names(self, question: str, lang: str) -> list[str]:
+        """Names in the question that no passage mentions: capitalised words after the first
+        (for English questions only acronyms, since any English word is unknown here)."""
+        found = []
+        for i, word in enumerate(_NAME.findall(question)):
+            word = re.sub(r"-(nya|ku|mu)$", "", word)
+            if i == 0 or not word[0].isupper() or word.lower() in stopwords():
+                continue
+            if lang == "en" and not (word.isupper() and len(word) >= 2):
+                continue
+            if not set(tokens(word)) <= self.vocab:
+                found.append(word)
+        return found
 
     def _bm25(self, query: str) -> np.ndarray:
         terms = [t for t in tokens(query) if t in self.vocab]
@@ -93,12 +146,13 @@ class Retriever:
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
-    """Fuse rankings by summing 1 / (k + rank): robust to the two scores' different scales."""
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60,
+                           weights: list[float] | None = None) -> list[tuple[str, float]]:
+    """Fuse rankings by summing w / (k + rank): robust to the two scores' different scales."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
 
 
@@ -114,3 +168,33 @@ def idf_table(chunk_tokens: list[list[str]]) -> dict[str, float]:
             df[t] = df.get(t, 0) + 1
     n = max(len(chunk_tokens), 1)
     return {t: math.log(1 + n / c) for t, c in df.items()}
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9/-]*")
+_REG = re.compile(
+    r"\b(UU|PP|Perpres|Permen\w*|Perpu|Perppu|SE)\s*(?:Nomor|No\.?)?\s*(\d+)\s*"
+    r"(?:/|tahun|th\.?|thn)\s*(\d{4})", re.I)
+_KIND_ALIASES = {"undang-undang": "UU", "peraturan pemerintah": "PP",
+                 "peraturan presiden": "Perpres"}
+_ARTICLE = re.compile(
+    r"\bpasal\s+(\d+)(?:\s+ayat\s*\(?(\d+)\)?)?(?:\s+huruf\s+([a-z])\b)?"
+    r"(?:\s+angka\s+(\d+))?", re.I)
+
+
+def article_reference(question: str) -> str | None:
+    """The article a question names, as a citation label ("PP 94/2021 Pasal 14"), if any."""
+    text = question
+    for long, short in _KIND_ALIASES.items():
+        text = re.sub(long, short, text, flags=re.I)
+    reg, art = _REG.search(text), _ARTICLE.search(text)
+    if not reg or not art:
+        return None
+    kind = reg.group(1).upper() if reg.group(1).upper() in {"UU", "PP", "SE"} else reg.group(1)
+    label = f"{kind} {int(reg.group(2))}/{reg.group(3)} Pasal {int(art.group(1))}"
+    if art.group(2):
+        label += f" ayat ({art.group(2)})"
+    if art.group(3):
+        label += f" huruf {art.group(3).lower()}"
+    if art.group(4):
+        label += f" angka {art.group(4)}"
+    return label

@@ -37,8 +37,15 @@ class Settings:
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     top_k: int = 5
     rrf_k: int = 60
-    # Abstention: the top dense similarity below which the answer abstains.
-    min_similarity: float = 0.815
+    lexical_weight: float = 1.0  # weight of the BM25 ranking in the fusion (dense: 1.0)
+    # Abstention, calibrated on the dev set (README, "Evaluation"): the answer abstains when
+    # the best dense similarity is below the threshold for the question's language and the
+    # best passage's BM25 score is below lexical_rescue, or when the question names something
+    # the corpus never mentions (a Polri, an SSCASN) and the similarity is below entity_guard.
+    min_similarity: float = 0.87
+    min_similarity_en: float = 0.826
+    lexical_rescue: float = 5.0
+    entity_guard: float = 0.92
     max_question_chars: int = 1000
     # Optional Chroma server (else a persistent store under index_dir).
     chroma_host: str = ""
@@ -79,8 +86,12 @@ class Settings:
 
     @property
     def chunking(self) -> dict[str, int]:
-        """The settings that change chunk boundaries (a change means a rebuild)."""
-        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+        """What decides chunk boundaries (a change means a rebuild), the chunker's own
+        version included so that a change of the algorithm also rebuilds."""
+        from assistant.chunking import CHUNKER_VERSION
+
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
+                "chunker": CHUNKER_VERSION}
 
 
 def _convert(type_name: Any, value: Any, name: str) -> Any:

@@ -99,7 +99,7 @@ class Store:
             return []
         res = self.collection.query(query_embeddings=[vector], n_results=k,
                                     include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0])]
+        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def sync(
         self,

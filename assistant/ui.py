@@ -11,11 +11,11 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402 - the variable above must be set before the import
+import gradio as gr
 
-from assistant.answering import Answer, InvalidQuestion  # noqa: E402
-from assistant.chat import Assistant  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.answering import Answer, InvalidQuestion
+from assistant.chat import Assistant
+from assistant.settings import Settings
 
 EXAMPLES = [
     "Bolehkah saya memberi like pada unggahan calon bupati?",
@@ -47,7 +47,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             answer = assistant.ask(message, history=history)
         except InvalidQuestion as exc:
             # Keep the user's text in the box so nothing typed is lost.
-            return history + [{"role": "assistant", "content": str(exc)}], message, ""
+            return [*history, {"role": "assistant", "content": str(exc)}], message, ""
         history += [{"role": "user", "content": message},
                     {"role": "assistant", "content": answer.text}]
         return history, "", sources_markdown(answer)

@@ -8,18 +8,13 @@ synthetic regulation, written for these tests, checks the parsing rules in isola
 from __future__ import annotations
 
 import re
-import sys
 import time
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # allow a bare `pytest` run from any directory
-    sys.path.insert(0, str(ROOT))
-
-from assistant.regulation import (  # noqa: E402
+from assistant.regulation import (
     Regulation,
     Section,
     cite,
@@ -27,6 +22,7 @@ from assistant.regulation import (  # noqa: E402
     parse_regulation,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 REGULATIONS = ROOT.parent / "shared" / "regulations"
 FILES = {
     "pp-2021-94.md": ("PP", "94", "2021", "PP 94/2021"),
@@ -190,6 +186,36 @@ def test_looks_like_regulation_rejects_ordinary_text() -> None:
     assert not looks_like_regulation(NOTE)
     assert not looks_like_regulation("")
     assert looks_like_regulation(CLEAN)
+
+
+def test_excerpt_that_passes_the_check_also_parses() -> None:
+    # The loader parses whatever passes the check, so the two must agree: an excerpt that
+    # starts far into the numbering and jumps between articles is still parsed.
+    excerpt = (
+        "UNDANG-UNDANG REPUBLIK INDONESIA NOMOR 9 TAHUN 2O20 TENTANG CONTOH KUTIPAN\n"
+        "Pasal 87\nPegawai yang menjadi pengurus partai politik diberhentikan.\n"
+        "Pasal 119\nPejabat yang mencalonkan diri wajib mengundurkan diri.\n"
+        "Pasal 123\n(1) Pegawai yang dicalonkan wajib mengundurkan diri.\n"
+        "(2) Pengunduran diri sebagaimana dimaksud pada ayat (1) tidak dapat ditarik.\n"
+    )
+    assert looks_like_regulation(excerpt)
+    reg = parse_regulation(excerpt)
+    assert reg.short == "UU 9/2020"
+    assert [s.label for s in reg.sections] == [
+        "Pasal 87",
+        "Pasal 119",
+        "Pasal 123 ayat (1)",
+        "Pasal 123 ayat (2)",
+    ]
+
+
+def test_references_alone_do_not_make_a_regulation() -> None:
+    title = "PERATURAN PEMERINTAH REPUBLIK INDONESIA NOMOR 1 TAHUN 2020 TENTANG CONTOH\n"
+    references = (
+        "Sebagaimana dimaksud dalam Pasal 3, Pasal 4, dan Pasal 5 ayat (2) Undang-Undang "
+        "Dasar, serta menurut Pasal 6 huruf a.\n"
+    )
+    assert not looks_like_regulation(title + references)
 
 
 def test_parse_rejects_non_regulations() -> None:

@@ -100,7 +100,7 @@ def test_store_never_uses_chromas_default_embeddings(small: Settings) -> None:
     expected = bot.embedder.encode_passages([
         f"doc-a\n{bot.store.collection.get(ids=['doc-a::0000'])['documents'][0]}"])[0]
     assert len(vector) == 384
-    assert abs(float(sum(v * e for v, e in zip(vector, expected))) - 1.0) < 1e-3
+    assert abs(float(sum(v * e for v, e in zip(vector, expected, strict=True))) - 1.0) < 1e-3
 
 
 def test_broken_file_is_reported_and_others_indexed(small: Settings) -> None:

@@ -1,0 +1,65 @@
+"""The ``netralitas`` command, run as a user would, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import write_doc
+
+
+def run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **env_extra)
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=600)
+
+
+def test_index_reports_added_changed_removed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_doc(corpus, "satu", "ASN wajib netral dalam pemilu. Ini dokumen pertama.")
+    write_doc(corpus, "dua", "Bawaslu mengawasi netralitas ASN. Ini dokumen kedua.")
+    (corpus / "rusak.md").write_bytes(b"\xff\xfe rusak")
+    env = {"NETRALITAS_CORPUS_DIR": str(corpus), "NETRALITAS_INDEX_DIR": str(tmp_path / "ix")}
+    first = run(["index"], env)
+    assert first.returncode == 0, first.stderr
+    assert "added: dua" in first.stdout and "added: satu" in first.stdout
+    assert "2 added, 0 changed, 0 removed" in first.stdout
+    assert "skipped: rusak.md" in first.stderr and "UTF-8" in first.stderr
+
+    write_doc(corpus, "satu", "ASN wajib netral dalam pemilu. Isinya sudah diubah.")
+    (corpus / "dua.md").unlink()
+    second = run(["index"], env)
+    assert "changed: satu" in second.stdout and "removed: dua" in second.stdout
+    assert "0 added, 1 changed, 1 removed, 0 unchanged" in second.stdout
+
+
+def test_ask_json_and_text(settings, assistant) -> None:
+    env = {"NETRALITAS_CORPUS_DIR": str(settings.corpus_dir),
+           "NETRALITAS_INDEX_DIR": str(settings.index_dir)}
+    out = run(["ask", "Bolehkah ASN memberi like pada unggahan calon bupati?", "--json"], env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["verdict"] == "tidak_boleh" and data["grounded"] is True
+    assert {"n", "doc_id", "title", "type", "publisher", "date", "url", "quote", "score"} <= set(
+        data["citations"][0])
+    text = run(["ask", "Siapa moderator webinar netralitas ASN di Langsa?"], env)
+    assert "Eri Nurmansyah" in text.stdout and "[1]" in text.stdout
+    empty = run(["ask", "  "], env)
+    assert empty.returncode == 2 and "kosong" in empty.stderr
+
+
+def test_eval_prints_the_metrics(settings, assistant, tmp_path: Path) -> None:
+    devset = tmp_path / "mini.yaml"
+    devset.write_text(
+        "- id: m1\n  question: Berapa kasus pelanggaran netralitas ASN di Sumsel tahun 2020?\n"
+        "  gold: [berita-tribunsumsel-2020-694-kasus]\n  facts: ['694']\n"
+        "- id: m2\n  question: Bagaimana cara memasak rendang?\n  gold: []\n", encoding="utf-8")
+    env = {"NETRALITAS_CORPUS_DIR": str(settings.corpus_dir),
+           "NETRALITAS_INDEX_DIR": str(settings.index_dir)}
+    out = run(["eval", "--devset", str(devset)], env)
+    assert out.returncode == 0, out.stderr
+    assert "hit@1 1.000" in out.stdout and "fact accuracy 1.000" in out.stdout
+    assert "abstention precision 1.000   recall 1.000" in out.stdout

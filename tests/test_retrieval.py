@@ -1,0 +1,55 @@
+"""Retrieval on known questions, in every mode, against the real corpus index."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat import Assistant
+from assistant.retrieval import article_reference, reciprocal_rank_fusion
+
+KNOWN = [
+    ("Berapa kasus pelanggaran netralitas yang dicatat BKN di Sumsel pada Pilkada 2020?",
+     "berita-tribunsumsel-2020-694-kasus"),
+    ("Siapa moderator webinar netralitas ASN di Langsa?", "berita-halaman7-2024-webinar-langsa"),
+    ("Apa kata Pj Wali Kota Palangka Raya soal netralitas ASN?",
+     "berita-kabarkalimantan1-2024-palangka-raya"),
+    ("Bolehkah ASN memberi like pada unggahan calon bupati?",
+     "aturan-medsos-like-komentar-bagikan"),
+]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_known_questions_find_their_document(assistant: Assistant, mode: str) -> None:
+    for question, doc_id in KNOWN:
+        hits = assistant.retriever.search(question, k=5, mode=mode)
+        top3 = list(dict.fromkeys(h.doc_id for h in hits))[:3]
+        assert doc_id in top3, f"{mode}: {question} -> {top3}"
+
+
+def test_hits_carry_scores_and_metadata(assistant: Assistant) -> None:
+    hits = assistant.retriever.search(KNOWN[0][0], k=5)
+    assert len(hits) == 5
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(0.5 < h.similarity <= 1.0 for h in hits)
+    assert hits[0].metadata["publisher"] and hits[0].chunk_id.startswith(hits[0].doc_id + "::")
+
+
+def test_english_question_reaches_indonesian_text(assistant: Assistant) -> None:
+    hits = assistant.retriever.search(
+        "How many neutrality violations did BKN record in South Sumatra before the 2020 "
+        "regional elections?", k=3)
+    assert "berita-tribunsumsel-2020-694-kasus" in {h.doc_id for h in hits}
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]], k=60)
+    assert [item for item, _ in fused] == ["b", "a", "c"]
+
+
+def test_article_reference_parsing() -> None:
+    assert article_reference("Apa isi Pasal 14 PP 94 tahun 2021?") == "PP 94/2021 Pasal 14"
+    assert article_reference("pasal 5 huruf n angka 7 PP Nomor 94 Tahun 2021") == (
+        "PP 94/2021 Pasal 5 huruf n angka 7")
+    assert article_reference("Undang-Undang Nomor 20 Tahun 2023 Pasal 52 ayat (3)") == (
+        "UU 20/2023 Pasal 52 ayat (3)")
+    assert article_reference("Bolehkah ASN ikut kampanye?") is None
