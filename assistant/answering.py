@@ -8,6 +8,7 @@ follow the question's language; quotes stay as written.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -88,16 +89,20 @@ def passage_answer(
     """Quote the sentences that best answer the question, best passages first."""
     q_terms = set(tokens(question))
     weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+    wanted = [a["sentence"] for a in answer_types() if a["question"].search(question)]
     candidates: list[tuple[float, int, int, str]] = []
-    for rank, hit in enumerate(hits[:3]):
-        if str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
+    doc_rank: dict[str, int] = {}
+    for index, hit in enumerate(hits):
+        rank = doc_rank.setdefault(hit.doc_id, len(doc_rank))
+        if rank >= 3 or str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
             continue  # ways of asking are matched, never quoted
         for pos, sentence in enumerate(split_sentences(hit.text)):
             if len(sentence) < 25:
                 continue
-            overlap = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence))) / weight
-            score = overlap + 0.25 / (rank + 1) + 0.02 / (pos + 1)
-            candidates.append((score, rank, pos, sentence))
+            shared = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence))) / weight
+            typed = 0.3 * any(p.search(sentence) for p in wanted)
+            score = shared + typed + 0.15 / (rank + 1) + 0.02 / (pos + 1)
+            candidates.append((score, index, pos, sentence))
     if not candidates:
         return abstain(question, lang)
     best = sorted(candidates, key=lambda c: c[0], reverse=True)
@@ -126,6 +131,28 @@ def passage_answer(
     return Answer(question, text, citations, grounded=True, language=lang)
 
 
+def add_basis(answer: Answer, card: dict[str, Any], lang: str) -> None:
+    """Name the legal basis of an explanation card under its quotes (before the sources)."""
+    cited = next((c.n for c in answer.citations if c.doc_id == card.get("id")), None)
+    if cited is None:
+        return
+    msg = messages()[lang]
+    line = f"{msg['basis']} {'; '.join(map(str, card['basis']))}. [{cited}]"
+    body, sep, sources = answer.text.rpartition("\n\n" + msg["sources"])
+    answer.text = f"{body}\n{line}{sep}{sources}"
+
+
+@lru_cache(maxsize=1)
+def answer_types() -> list[dict[str, Any]]:
+    """Question words and the look of sentences that answer them (data/answer_types.yaml)."""
+    path = resources.files("assistant.data").joinpath("answer_types.yaml")
+    return [
+        {"name": a["name"], "question": re.compile(a["question"], re.I),
+         "sentence": re.compile(a["sentence"], re.I)}
+        for a in yaml.safe_load(path.read_text(encoding="utf-8"))
+    ]
+
+
 @lru_cache(maxsize=1)
 def superseded() -> dict[str, str]:
     path = resources.files("assistant.data").joinpath("superseded.yaml")
@@ -137,14 +164,17 @@ def card_of(hit: Hit) -> dict[str, Any]:
     return json.loads(str(hit.metadata.get("doc_meta") or "{}"))
 
 
+def overlap(question: str, text: str, idf: dict[str, float]) -> float:
+    """How much of the question's (rare) vocabulary a text shares."""
+    return sum(idf.get(t, 1.0) for t in set(tokens(question)) & set(tokens(text)))
+
+
 def best_sentences(question: str, texts: list[str], idf: dict[str, float], n: int = 2
                    ) -> list[str]:
     """The ``n`` sentences sharing the most (rare) words with the question, in text order."""
-    q_terms = set(tokens(question))
     scored = []
     for i, sentence in enumerate(s for t in texts for s in split_sentences(t)):
-        overlap = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence)))
-        scored.append((overlap, -i, sentence))
+        scored.append((overlap(question, sentence, idf), -i, sentence))
     top = sorted(scored, reverse=True)[:n]
     return [s for _, _, s in sorted(top, key=lambda x: -x[1])]
 
@@ -183,11 +213,26 @@ def rule_answer(question: str, card_hit: Hit, rule_texts: list[str], support: li
     return Answer(question, text, citations, grounded=True, verdict=verdict, language=lang)
 
 
-def article_answer(question: str, label: str, hits: list[Hit], lang: str, limit: int = 8
+def article_answer(question: str, label: str, hits: list[Hit], lang: str, limit: int = 30
                    ) -> Answer:
-    """The text of the article a question names, unit by unit, each cited."""
+    """The text of the article a question names, unit by unit, each cited. A lead-in that
+    every unit repeats ("PNS dilarang: ...") is shown once."""
     citations = [citation_for(i, h, h.text) for i, h in enumerate(hits[:limit], start=1)]
-    body = "\n".join(f"{c.article}: {c.quote} [{c.n}]" for c in citations)
+    lead = _shared_lead(
+        [c.quote for c in citations]) if len(citations) > 1 else ""
+    lines = [lead] if lead else []
+    for c in citations:
+        unit = c.article.removeprefix(label).strip() or c.article
+        lines.append(f"- {unit}: {c.quote[len(lead):].strip()} [{c.n}]")
     intro = messages()[lang]["article_intro"].format(label=label)
-    text = f"{intro}\n\n{body}\n\n{source_lines(citations, lang)}"
+    text = f"{intro}\n\n" + "\n".join(lines) + f"\n\n{source_lines(citations, lang)}"
     return Answer(question, text, citations, grounded=True, language=lang)
+
+
+def _shared_lead(texts: list[str]) -> str:
+    """The longest common beginning of all texts that ends at a colon."""
+    prefix = texts[0]
+    for t in texts[1:]:
+        while not t.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix[: prefix.rfind(":") + 1] if ":" in prefix else ""

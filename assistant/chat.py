@@ -95,10 +95,23 @@ class Assistant:
         top = hits[0]
         card = answering.card_of(top) if top.metadata.get("type") == "aturan" else {}
         if not card.get("verdict"):
-            quotable = [self._quotable(h) for h in hits]
-            return answering.passage_answer(question, quotable, lang, self.retriever.idf)
+            # The best document is read whole: its answer sentence may sit in a passage
+            # that neither search ranked first.
+            rest = [h for h in self.retriever.doc_hits(top) if h.chunk_id != top.chunk_id]
+            quotable = [self._quotable(h) for h in [top, *rest, *hits[1:]]]
+            answer = answering.passage_answer(question, quotable, lang, self.retriever.idf)
+            if card.get("basis") and answer.grounded:
+                answering.add_basis(answer, card, lang)
+            return answer
         rule = self.retriever.section_texts(top.doc_id, answering.RULE_SECTION)
-        support = [h for basis in card.get("basis") or [] for h in self.retriever.by_article(basis)]
+        # Where the official text is indexed, each cited article backs the card with its
+        # own words: the unit of that article closest to the question.
+        idf = self.retriever.idf
+        support = [
+            max(units, key=lambda h: answering.overlap(question, h.text, idf))
+            for basis in card.get("basis") or []
+            if (units := self.retriever.by_article(str(basis)))
+        ]
         return answering.rule_answer(question, top, rule or [top.text], support[:2], lang,
                                      self.retriever.idf)
 

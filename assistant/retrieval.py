@@ -121,6 +121,13 @@ class Retriever:
                 found.append(self._hit(i))
         return found
 
+    def doc_hits(self, like: Hit) -> list[Hit]:
+        """Every chunk of ``like``'s document, in order, scored as ``like`` was."""
+        return [
+            Hit(self.ids[i], self.texts[i], meta, like.similarity, like.lexical, like.score)
+            for i, meta in enumerate(self.metas) if meta["doc_id"] == like.doc_id
+        ]
+
     def section_texts(self, doc_id: str, section: str) -> list[str]:
         return [t for t, m in zip(self.texts, self.metas, strict=True)
                 if m["doc_id"] == doc_id and m.get("section") == section]

@@ -23,10 +23,10 @@ def test_news_question_quotes_the_article_with_citations(assistant: Assistant) -
     assert isinstance(answer, Answer) and answer.grounded and answer.language == "id"
     assert "694" in answer.text
     assert answer.citations and all(isinstance(c, Citation) for c in answer.citations)
-    first = answer.citations[0]
-    assert first.doc_id == "berita-tribunsumsel-2020-694-kasus"
-    assert first.quote in answer.text and "694" in first.quote
-    assert (first.type, first.publisher, first.date) == ("berita", "Tribun Sumsel", "2020-10-07")
+    news = next(c for c in answer.citations if c.doc_id == "berita-tribunsumsel-2020-694-kasus")
+    assert news.quote in answer.text and "694" in news.quote
+    assert (news.type, news.publisher, news.date) == ("berita", "Tribun Sumsel", "2020-10-07")
+    assert 0.8 < news.score <= 1.0
     assert _markers(answer) == {c.n for c in answer.citations}
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert answer.verdict is None
