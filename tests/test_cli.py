@@ -45,8 +45,9 @@ def test_ask_json_and_text(settings, assistant) -> None:
     assert data["verdict"] == "tidak_boleh" and data["grounded"] is True
     assert {"n", "doc_id", "title", "type", "publisher", "date", "url", "quote", "score"} <= set(
         data["citations"][0])
-    text = run(["ask", "Siapa moderator webinar netralitas ASN di Langsa?"], env)
-    assert "Eri Nurmansyah" in text.stdout and "[1]" in text.stdout
+    text = run(["ask", "Berapa kasus pelanggaran netralitas yang dicatat BKN di Sumsel pada 2020?"],
+               env)
+    assert "694" in text.stdout and "[1]" in text.stdout and "Sumber:" in text.stdout
     empty = run(["ask", "  "], env)
     assert empty.returncode == 2 and "kosong" in empty.stderr
 
