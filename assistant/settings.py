@@ -30,6 +30,7 @@ class Settings:
     embedding_model: str = DEFAULT_MODEL
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
+    embedding_dtype: str = "auto"  # auto (bfloat16 where the CPU has it) | float32 | bfloat16
     # Chunking (characters; chosen by measurement on the dev set, see README).
     chunk_size: int = 500
     chunk_overlap: int = 1  # sentences repeated between neighbouring chunks
@@ -82,6 +83,9 @@ class Settings:
         result = dataclasses.replace(self, **converted)
         if result.retrieval not in {"hybrid", "dense", "bm25"}:
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {result.retrieval!r}")
+        if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
+            raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "
+                             f"not {result.embedding_dtype!r}")
         return result
 
     @property

@@ -23,7 +23,8 @@ EXAMPLES = [
     "Apa yang harus dijaga ASN di media sosial selama pemilu?",
     "May a civil servant attend a campaign rally?",
 ]
-VERDICT_LABELS = {"boleh": "✅ Boleh", "tidak_boleh": "⛔ Tidak boleh", "bersyarat": "⚠️ Bersyarat"}
+VERDICT_LABELS = {"boleh": "Boleh", "tidak_boleh": "Tidak boleh",
+                  "bersyarat": "Boleh, dengan syarat"}
 
 
 def sources_markdown(answer: Answer) -> str:
@@ -32,7 +33,7 @@ def sources_markdown(answer: Answer) -> str:
         return "_Belum ada sumber untuk ditampilkan._"
     parts = []
     if answer.verdict:
-        parts.append(f"**{VERDICT_LABELS.get(answer.verdict, answer.verdict)}**")
+        parts.append(f"**Putusan: {VERDICT_LABELS.get(answer.verdict, answer.verdict)}**")
     for c in answer.citations:
         where = " · ".join(x for x in (c.article, c.publisher, c.date) if x)
         title = f"[{c.title}]({c.url})" if c.url else c.title

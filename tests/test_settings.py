@@ -1,0 +1,30 @@
+"""The one settings object: defaults, environment variables, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETRALITAS_TOP_K", "7")
+    monkeypatch.setenv("NETRALITAS_INDEX_DIR", "/tmp/somewhere")
+    monkeypatch.setenv("NETRALITAS_LLM_BASE_URL", "http://127.0.0.1:8080/v1")
+    s = Settings.from_env(retrieval="dense")
+    assert s.top_k == 7 and s.index_dir == Path("/tmp/somewhere")
+    assert s.llm_base_url == "http://127.0.0.1:8080/v1" and s.retrieval == "dense"
+
+
+@pytest.mark.parametrize("change", [{"retrieval": "magic"}, {"top_k": "lima"},
+                                    {"embedding_dtype": "int4"}, {"colour": "red"}])
+def test_invalid_settings_are_refused_with_the_name(change: dict[str, str]) -> None:
+    with pytest.raises((ValueError, TypeError)) as info:
+        Settings().replace(**change)
+    assert next(iter(change)) in str(info.value) or "retrieval" in str(info.value)
+
+
+def test_chunking_settings_include_the_chunker_version() -> None:
+    assert set(Settings().chunking) == {"chunk_size", "chunk_overlap", "chunker"}
