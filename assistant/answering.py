@@ -189,8 +189,10 @@ def rule_answer(question: str, card_hit: Hit, rule_texts: list[str], support: li
     msg = messages()[lang]
     en = lang == "en"
     verdict = card["verdict"]
-    line = msg["verdict"][verdict].format(
-        conditions=card.get("conditions_en" if en else "conditions", "").strip())
+    conditions = str(card.get("conditions_en" if en else "conditions", "")).strip()
+    if conditions and not conditions.endswith((".", "!", "?")):
+        conditions += "."
+    line = msg["verdict"][verdict].format(conditions=conditions)
     summary = card.get("summary_en" if en else "summary", "").strip()
     basis = [str(b) for b in card.get("basis") or []]
     sanction = card.get("sanction") or {}

@@ -18,7 +18,7 @@ from assistant.answering import Answer, InvalidQuestion
 from assistant.chunking import QUESTION_SECTIONS
 from assistant.documents import load_corpus
 from assistant.embedding import Embedder
-from assistant.retrieval import Hit, Retriever, article_reference
+from assistant.retrieval import Hit, Retriever, article_reference, mentions_regulation
 from assistant.settings import Settings
 from assistant.store import Store, SyncReport
 from assistant.text import detect_language, squash, tokens
@@ -92,7 +92,7 @@ class Assistant:
 
     def _answer(self, question: str, query: str, hits: list[Hit], lang: str) -> Answer:
         """A verdict-first answer when the best evidence is a rule card, else quotes."""
-        top = hits[0]
+        top = self._prefer_verdict(question, hits)
         card = answering.card_of(top) if top.metadata.get("type") == "aturan" else {}
         if not card.get("verdict"):
             # The best document is read whole: its answer sentence may sit in a passage
@@ -114,6 +114,19 @@ class Assistant:
         ]
         return answering.rule_answer(question, top, rule or [top.text], support[:2], lang,
                                      self.retriever.idf)
+
+    @staticmethod
+    def _prefer_verdict(question: str, hits: list[Hit]) -> Hit:
+        """An overview of a regulation answers questions about that regulation; for a
+        question about an action, a card with a verdict close behind it is the better
+        evidence."""
+        top = hits[0]
+        if answering.card_of(top).get("topic") != "regulasi" or mentions_regulation(question):
+            return top
+        for hit in hits[1:3]:
+            if hit.doc_id != top.doc_id and answering.card_of(hit).get("verdict"):
+                return hit
+        return top
 
     def _quotable(self, hit: Hit) -> Hit:
         """A matched way of asking is not evidence: quote its card's rule instead."""

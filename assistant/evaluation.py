@@ -61,7 +61,8 @@ def run_eval(settings: Settings, files: list[Path], assistant: Assistant | None 
             "has_articles": bool(item.get("articles")),
             "latency": latency,
         })
-    return {"settings": {"retrieval": settings.retrieval, "chunk_size": settings.chunk_size,
+    return {"settings": {"retrieval": settings.retrieval, "fusion": settings.fusion,
+                         "chunk_size": settings.chunk_size,
                          "min_similarity": settings.min_similarity,
                          "min_similarity_en": settings.min_similarity_en},
             "startup_seconds": startup, "metrics": metrics(rows), "rows": rows}
@@ -98,7 +99,7 @@ def format_report(result: dict[str, Any]) -> str:
     m = result["metrics"]
     s = result["settings"]
     lines = [
-        f"Dev set: {m['questions']} questions; retrieval={s['retrieval']}, "
+        f"Dev set: {m['questions']} questions; retrieval={s['retrieval']} ({s['fusion']}), "
         f"chunk_size={s['chunk_size']}, min_similarity={s['min_similarity']}"
         f"/{s['min_similarity_en']} (id/en)",
         f"  hit@1 {m['hit@1']:.3f}   hit@3 {m['hit@3']:.3f}   MRR {m['mrr']:.3f}",

@@ -82,21 +82,28 @@ class Retriever:
             ranked = self._best_per_doc(lex)[:k]
         else:
             best_dense, best_lex = self._best_per_doc(dense), self._best_per_doc(lex)
-            fused = reciprocal_rank_fusion(
-                [[self.metas[self.position[c]]["doc_id"] for c, _ in r]
-                 for r in (best_dense, best_lex)], self.settings.rrf_k,
-                [1.0, self.settings.lexical_weight])
+            if self.settings.fusion == "rrf":
+                fused = reciprocal_rank_fusion(
+                    [[self._doc(c) for c, _ in r] for r in (best_dense, best_lex)],
+                    self.settings.rrf_k)
+            else:
+                fused = score_fusion(
+                    {self._doc(c): x for c, x in best_dense},
+                    {self._doc(c): x for c, x in best_lex}, self.settings.lexical_weight)
             # Each document brings its best dense and its best lexical passage.
             chunks: dict[str, list[str]] = {}
             for c, _ in best_dense + best_lex:
-                chunks.setdefault(self.metas[self.position[c]]["doc_id"], []).append(c)
-            ranked = [(c, score) for doc, score in fused for c in dict.fromkeys(chunks[doc])][:k]
+                chunks.setdefault(self._doc(c), []).append(c)
+            ranked = [(c, score) for doc, score in fused[:k] for c in dict.fromkeys(chunks[doc])]
         hits = []
         for cid, score in ranked:
             i = self.position[cid]
             hits.append(Hit(cid, self.texts[i], self.metas[i], float(similarity[i]),
                             float(lexical[i]), float(score)))
         return hits
+
+    def _doc(self, chunk_id: str) -> str:
+        return str(self.metas[self.position[chunk_id]]["doc_id"])
 
     def _best_per_doc(self, ranking: list[tuple[str, float]]) -> list[tuple[str, float]]:
         seen: set[str] = set()
@@ -153,14 +160,27 @@ class Retriever:
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60,
-                           weights: list[float] | None = None) -> list[tuple[str, float]]:
-    """Fuse rankings by summing w / (k + rank): robust to the two scores' different scales."""
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
+    """Fuse rankings by summing 1 / (k + rank): blind to the two scores' scales."""
     scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+    for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def score_fusion(dense: dict[str, float], lexical: dict[str, float], weight: float
+                 ) -> list[tuple[str, float]]:
+    """Cosine similarity plus ``weight`` times the BM25 score relative to the best one.
+
+    e5 similarities of relevant documents sit within a few hundredths of each other, so
+    their ranks say little, while a clear BM25 winner says a lot: rank fusion loses exactly
+    that. Documents that only one side found get the other side's floor."""
+    top = max(lexical.values(), default=0.0) or 1.0
+    floor = min(dense.values(), default=0.0)
+    fused = {d: dense.get(d, floor) + weight * lexical.get(d, 0.0) / top
+             for d in set(dense) | set(lexical)}
+    return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
 
 
 def _lexical_text(text: str, meta: dict[str, Any]) -> str:
@@ -186,6 +206,14 @@ _KIND_ALIASES = {"undang-undang": "UU", "peraturan pemerintah": "PP",
 _ARTICLE = re.compile(
     r"\bpasal\s+(\d+)(?:\s+ayat\s*\(?(\d+)\)?)?(?:\s+huruf\s+([a-z])\b)?"
     r"(?:\s+angka\s+(\d+))?", re.I)
+
+
+def mentions_regulation(question: str) -> bool:
+    """Whether a question names a regulation ("PP 37/2004", "UU Nomor 20 Tahun 2023")."""
+    text = question
+    for long, short in _KIND_ALIASES.items():
+        text = re.sub(long, short, text, flags=re.I)
+    return bool(_REG.search(text) or re.search(r"\b(SKB|SE MenPANRB|Perpres)\b", text, re.I))
 
 
 def article_reference(question: str) -> str | None:

@@ -36,9 +36,10 @@ class Settings:
     chunk_overlap: int = 1  # sentences repeated between neighbouring chunks
     # Retrieval.
     retrieval: str = "hybrid"  # hybrid | dense | bm25
-    top_k: int = 5
+    fusion: str = "score"  # how hybrid fuses: score (similarity + weighted BM25) | rrf
+    lexical_weight: float = 0.05  # weight of the relative BM25 score in score fusion
     rrf_k: int = 60
-    lexical_weight: float = 1.0  # weight of the BM25 ranking in the fusion (dense: 1.0)
+    top_k: int = 5
     # Abstention, calibrated on the dev set (README, "Evaluation"): the answer abstains when
     # the best dense similarity is below the threshold for the question's language and the
     # best passage's BM25 score is below lexical_rescue, or when the question names something
@@ -83,6 +84,8 @@ class Settings:
         result = dataclasses.replace(self, **converted)
         if result.retrieval not in {"hybrid", "dense", "bm25"}:
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {result.retrieval!r}")
+        if result.fusion not in {"score", "rrf"}:
+            raise ValueError(f"fusion must be score or rrf, not {result.fusion!r}")
         if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
             raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "
                              f"not {result.embedding_dtype!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.chat import Assistant
-from assistant.retrieval import article_reference, reciprocal_rank_fusion
+from assistant.retrieval import article_reference, reciprocal_rank_fusion, score_fusion
 
 KNOWN = [
     ("Berapa kasus pelanggaran netralitas yang dicatat BKN di Sumsel pada Pilkada 2020?",
@@ -44,6 +44,14 @@ def test_english_question_reaches_indonesian_text(assistant: Assistant) -> None:
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]], k=60)
     assert [item for item, _ in fused] == ["b", "a", "c"]
+
+
+def test_score_fusion_lets_a_clear_lexical_winner_through() -> None:
+    dense = {"a": 0.892, "b": 0.886, "c": 0.880}
+    lexical = {"c": 8.8, "b": 4.2}
+    assert [d for d, _ in score_fusion(dense, lexical, 0.05)] == ["c", "b", "a"]
+    assert [d for d, _ in score_fusion(dense, lexical, 0.0)] == ["a", "b", "c"]
+    assert dict(score_fusion({"a": 0.9}, {"z": 1.0}, 0.05))["z"] == 0.9 + 0.05
 
 
 def test_article_reference_parsing() -> None:
