@@ -72,11 +72,11 @@ class Assistant:
         hits = self.retriever.search(query)
         if self._too_weak(question, hits, lang):
             return answering.abstain(question, lang)
-        answer = self._answer(question, query, hits, lang)
+        answer = self._answer(question, hits, lang)
         if answer.grounded and self.chat_model is not None:
             from assistant.llm import phrase_with_llm
 
-            answer = phrase_with_llm(self.chat_model, answer, hits, history or [], lang)
+            answer = phrase_with_llm(self.chat_model, answer, history or [], lang)
         return answer
 
     def _too_weak(self, question: str, hits: list[Hit], lang: str) -> bool:
@@ -90,7 +90,7 @@ class Assistant:
             return True
         return similarity < s.entity_guard and bool(self.retriever.unknown_names(question, lang))
 
-    def _answer(self, question: str, query: str, hits: list[Hit], lang: str) -> Answer:
+    def _answer(self, question: str, hits: list[Hit], lang: str) -> Answer:
         """A verdict-first answer when the best evidence is a rule card, else quotes."""
         top = self._prefer_verdict(question, hits)
         card = answering.card_of(top) if top.metadata.get("type") == "aturan" else {}
@@ -112,8 +112,7 @@ class Assistant:
             for basis in card.get("basis") or []
             if (units := self.retriever.by_article(str(basis)))
         ]
-        return answering.rule_answer(question, top, rule or [top.text], support[:2], lang,
-                                     self.retriever.idf)
+        return answering.rule_answer(question, top, rule or [top.text], support[:2], lang, idf)
 
     @staticmethod
     def _prefer_verdict(question: str, hits: list[Hit]) -> Hit:

@@ -15,7 +15,6 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering import Answer, messages, source_lines
-from assistant.retrieval import Hit
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,15 +37,11 @@ def make_chat_model(settings: Settings) -> Any:
     )
 
 
-def build_messages(
-    answer: Answer, hits: list[Hit], history: list[Any], lang: str
-) -> list[BaseMessage]:
+def build_messages(answer: Answer, history: list[Any], lang: str) -> list[BaseMessage]:
+    """The system prompt with the cited passages and the draft, the recent turns, the
+    question."""
     template = resources.files("assistant.prompts").joinpath("llm_system.txt").read_text("utf-8")
-    cited = {c.chunk_id: c.n for c in answer.citations}
-    passages = "\n\n".join(
-        f"[{cited[h.chunk_id]}] {h.metadata.get('title', '')}: {h.text}"
-        for h in hits if h.chunk_id in cited
-    )
+    passages = "\n\n".join(f"[{c.n}] {c.title}: {c.quote}" for c in answer.citations)
     system = template.format(language=LANGUAGE_NAMES[lang], passages=passages, draft=answer.text)
     msgs: list[BaseMessage] = [SystemMessage(system)]
     for turn in history[-6:]:
@@ -57,10 +52,9 @@ def build_messages(
     return msgs
 
 
-def phrase_with_llm(model: Any, answer: Answer, hits: list[Hit], history: list[Any],
-                    lang: str) -> Answer:
+def phrase_with_llm(model: Any, answer: Answer, history: list[Any], lang: str) -> Answer:
     try:
-        reply = model.invoke(build_messages(answer, hits, history, lang))
+        reply = model.invoke(build_messages(answer, history, lang))
         text = str(reply.content).strip()
     except Exception as exc:
         log.warning("LLM server failed (%s); using the extractive answer", exc)

@@ -114,3 +114,16 @@ def test_ask_builds_the_index_on_first_use(tmp_path, settings: Settings) -> None
     fresh = settings.replace(index_dir=tmp_path / "index")
     answer = Assistant(fresh).ask("Siapa moderator webinar netralitas ASN di Langsa?")
     assert answer.grounded and (tmp_path / "index" / "chroma").is_dir()
+
+
+def test_llm_prompt_carries_the_cited_passages_and_history(assistant: Assistant) -> None:
+    from assistant.llm import build_messages
+
+    answer = assistant.ask("Bolehkah ASN memberi like pada unggahan calon bupati?")
+    history = [{"role": "user", "content": "Halo"}, {"role": "assistant", "content": "Halo!"}]
+    msgs = build_messages(answer, history, "en")
+    system = msgs[0].content
+    assert f"[1] {answer.citations[0].title}: {answer.citations[0].quote}" in system
+    assert "English" in system and answer.text in system
+    assert [m.type for m in msgs] == ["system", "human", "ai", "human"]
+    assert msgs[-1].content == answer.question
