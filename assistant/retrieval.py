@@ -9,15 +9,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import bm25s
 import numpy as np
+import yaml
 
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.text import stopwords, tokens
+from assistant.text import detect_language, stopwords, tokens, words
 
 
 @dataclass
@@ -87,9 +90,12 @@ class Retriever:
                     [[self._doc(c) for c, _ in r] for r in (best_dense, best_lex)],
                     self.settings.rrf_k)
             else:
-                fused = score_fusion(
-                    {self._doc(c): x for c, x in best_dense},
-                    {self._doc(c): x for c, x in best_lex}, self.settings.lexical_weight)
+                # A document only BM25 found is scored by its lexical passage's similarity.
+                dense_scores = {self._doc(c): float(similarity[self.position[c]])
+                                for c, _ in best_lex[::-1]}
+                dense_scores.update({self._doc(c): x for c, x in best_dense})
+                fused = score_fusion(dense_scores, {self._doc(c): x for c, x in best_lex},
+                                     self.settings.lexical_weight)
             # Each document brings its best dense and its best lexical passage.
             chunks: dict[str, list[str]] = {}
             for c, _ in best_dense + best_lex:
@@ -155,6 +161,9 @@ class Retriever:
 
     def _bm25(self, query: str) -> np.ndarray:
         terms = [t for t in tokens(query) if t in self.vocab]
+        if detect_language(query) == "en":
+            glossary = english_glossary()
+            terms += [t for w in words(query) for t in glossary.get(w, []) if t in self.vocab]
         if not terms:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
@@ -175,16 +184,23 @@ def score_fusion(dense: dict[str, float], lexical: dict[str, float], weight: flo
 
     e5 similarities of relevant documents sit within a few hundredths of each other, so
     their ranks say little, while a clear BM25 winner says a lot: rank fusion loses exactly
-    that. Documents that only one side found get the other side's floor."""
+    that. ``dense`` must score every document in ``lexical`` too."""
     top = max(lexical.values(), default=0.0) or 1.0
-    floor = min(dense.values(), default=0.0)
-    fused = {d: dense.get(d, floor) + weight * lexical.get(d, 0.0) / top
-             for d in set(dense) | set(lexical)}
+    fused = {d: dense[d] + weight * lexical.get(d, 0.0) / top for d in dense}
     return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
 
 
 def _lexical_text(text: str, meta: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (meta.get("title"), meta.get("section"), text) if x)
+
+
+@lru_cache(maxsize=1)
+def english_glossary() -> dict[str, list[str]]:
+    """English word -> Indonesian tokens (data/glossary_en_id.yaml), for lexical matching
+    of English questions against Indonesian passages."""
+    path = resources.files("assistant.data").joinpath("glossary_en_id.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(en).lower(): [t for w in ids for t in tokens(str(w))] for en, ids in data.items()}
 
 
 def idf_table(chunk_tokens: list[list[str]]) -> dict[str, float]:

@@ -51,7 +51,7 @@ def test_score_fusion_lets_a_clear_lexical_winner_through() -> None:
     lexical = {"c": 8.8, "b": 4.2}
     assert [d for d, _ in score_fusion(dense, lexical, 0.05)] == ["c", "b", "a"]
     assert [d for d, _ in score_fusion(dense, lexical, 0.0)] == ["a", "b", "c"]
-    assert dict(score_fusion({"a": 0.9}, {"z": 1.0}, 0.05))["z"] == 0.9 + 0.05
+    assert dict(score_fusion({"a": 0.9, "z": 0.8}, {"z": 1.0}, 0.05))["z"] == 0.8 + 0.05
 
 
 def test_article_reference_parsing() -> None:
