@@ -117,15 +117,15 @@ def passage_answer(
     chosen.sort(key=lambda c: (c[1], c[2]))  # reading order: by passage, then position
 
     citations: list[Citation] = []
-    numbers: dict[int, int] = {}
+    numbers: dict[int, int] = {}  # hit index -> citation number, in order of first quote
     quoted: list[str] = []
-    for _, rank, _, sentence in chosen:
-        if rank not in numbers:
-            numbers[rank] = len(numbers) + 1
-            citations.append(citation_for(numbers[rank], hits[rank], sentence))
+    for _, index, _, sentence in chosen:
+        if index not in numbers:
+            numbers[index] = len(numbers) + 1
+            citations.append(citation_for(numbers[index], hits[index], sentence))
         else:
-            citations[numbers[rank] - 1].quote += " " + sentence
-        quoted.append(f"{sentence} [{numbers[rank]}]")
+            citations[numbers[index] - 1].quote += " " + sentence
+        quoted.append(f"{sentence} [{numbers[index]}]")
     msg = messages()[lang]
     text = f"{msg['intro']}\n\n" + "\n".join(quoted) + "\n\n" + source_lines(citations, lang)
     return Answer(question, text, citations, grounded=True, language=lang)

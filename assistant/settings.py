@@ -37,7 +37,7 @@ class Settings:
     # Retrieval.
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     fusion: str = "score"  # how hybrid fuses: score (similarity + weighted BM25) | rrf
-    lexical_weight: float = 0.05  # weight of the relative BM25 score in score fusion
+    lexical_weight: float = 0.1  # weight of the relative BM25 score in score fusion
     rrf_k: int = 60
     top_k: int = 5
     # Abstention, calibrated on the dev set (README, "Evaluation"): the answer abstains when
