@@ -1,7 +1,9 @@
-"""Dense (Chroma), lexical (BM25) and hybrid retrieval fused by reciprocal rank.
+"""Dense (Chroma), lexical (BM25) and hybrid retrieval.
 
-Which mode is the default was decided on the dev set (see README); all three stay
-available through ``Settings.retrieval``.
+Hybrid fuses the two per document, by score (the default) or by reciprocal rank; which mode
+and fusion are the default was decided on the dev set (see README), and all stay available
+through ``Settings``. The chunk table is held in memory for BM25, article look-ups and
+reading a whole document.
 """
 
 from __future__ import annotations
@@ -63,9 +65,6 @@ class Retriever:
             self.vocab = {w for doc in corpus for w in doc}
             self.idf = idf_table(corpus)
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval
@@ -115,7 +114,7 @@ class Retriever:
         seen: set[str] = set()
         kept = []
         for cid, score in ranking:
-            doc = self.metas[self.position[cid]]["doc_id"]
+            doc = self._doc(cid)
             if doc not in seen:
                 seen.add(doc)
                 kept.append((cid, score))
@@ -127,23 +126,27 @@ class Retriever:
     def by_article(self, label: str) -> list[Hit]:
         """Chunks of official texts whose article is ``label`` or lies inside it
         ("PP 94/2021 Pasal 5" holds "PP 94/2021 Pasal 5 huruf n angka 2")."""
-        found = []
-        for i, meta in enumerate(self.metas):
-            article = str(meta.get("article") or "")
-            if article == label or article.startswith(label + " "):
-                found.append(self._hit(i))
-        return found
+        found = [i for i, meta in enumerate(self.metas)
+                 if (a := str(meta.get("article") or "")) == label or a.startswith(label + " ")]
+        found.sort(key=lambda i: (self._doc(self.ids[i]), int(self.metas[i]["chunk_index"])))
+        return [self._hit(i) for i in found]
 
     def doc_hits(self, like: Hit) -> list[Hit]:
         """Every chunk of ``like``'s document, in order, scored as ``like`` was."""
         return [
-            Hit(self.ids[i], self.texts[i], meta, like.similarity, like.lexical, like.score)
-            for i, meta in enumerate(self.metas) if meta["doc_id"] == like.doc_id
+            Hit(self.ids[i], self.texts[i], self.metas[i], like.similarity, like.lexical,
+                like.score)
+            for i in self._chunks_of(like.doc_id)
         ]
 
     def section_texts(self, doc_id: str, section: str) -> list[str]:
-        return [t for t, m in zip(self.texts, self.metas, strict=True)
-                if m["doc_id"] == doc_id and m.get("section") == section]
+        return [self.texts[i] for i in self._chunks_of(doc_id)
+                if self.metas[i].get("section") == section]
+
+    def _chunks_of(self, doc_id: str) -> list[int]:
+        """Positions of a document's chunks in reading order (the store keeps no order)."""
+        found = [i for i, m in enumerate(self.metas) if m["doc_id"] == doc_id]
+        return sorted(found, key=lambda i: int(self.metas[i]["chunk_index"]))
 
     def unknown_names(self, question: str, lang: str) -> list[str]:
         """Names in the question that no passage mentions: capitalised words after the first

@@ -88,11 +88,6 @@ class Store:
     def count(self) -> int:
         return self.collection.count()
 
-    def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-        """Ids, texts and metadata of every chunk (for lexical search and bookkeeping)."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        return got["ids"], got["documents"] or [], got["metadatas"] or []
-
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the ``k`` nearest chunks."""
         if not self.count():
