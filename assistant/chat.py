@@ -21,7 +21,7 @@ from assistant.embedding import Embedder
 from assistant.retrieval import Hit, Retriever, article_reference, mentions_regulation
 from assistant.settings import Settings
 from assistant.store import Store, SyncReport
-from assistant.text import detect_language, squash, tokens
+from assistant.text import detect_language, squash, tokens, turn_text
 
 History = list[Any]  # [{"role": "user", "content": ...}, ...] or [(user, assistant), ...]
 _FOLLOW_UP = re.compile(
@@ -158,9 +158,9 @@ def _user_turns(history: History) -> list[str]:
     turns: list[str] = []
     for item in history:
         if isinstance(item, dict) and item.get("role") == "user":
-            turns.append(str(item.get("content", "")))
+            turns.append(turn_text(item.get("content")))
         elif isinstance(item, (list, tuple)) and item:
-            turns.append(str(item[0]))
+            turns.append(turn_text(item[0]))
         elif isinstance(item, str):
             turns.append(item)
     return turns

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant.answering import Answer, messages, source_lines
 from assistant.settings import Settings
+from assistant.text import turn_text
 
 log = logging.getLogger(__name__)
 LANGUAGE_NAMES = {"id": "Indonesian (Bahasa Indonesia)", "en": "English"}
@@ -47,7 +48,7 @@ def build_messages(answer: Answer, history: list[Any], lang: str) -> list[BaseMe
     for turn in history[-6:]:
         if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
             cls = HumanMessage if turn["role"] == "user" else AIMessage
-            msgs.append(cls(str(turn.get("content", ""))))
+            msgs.append(cls(turn_text(turn.get("content"))))
     msgs.append(HumanMessage(answer.question))
     return msgs
 

@@ -38,6 +38,18 @@ def abbreviations() -> frozenset[str]:
     return frozenset(w for line in _data_lines("abbreviations.txt") for w in line.split())
 
 
+def turn_text(content: object) -> str:
+    """The text of a chat turn's content: a string, or the parts Gradio and OpenAI-style
+    messages use ([{"type": "text", "text": "..."}])."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(turn_text(part) for part in content).strip()
+    return "" if content is None else str(content)
+
+
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space."""
     return re.sub(r"\s+", " ", text).strip()

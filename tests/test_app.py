@@ -54,3 +54,12 @@ def test_app_binds_to_loopback_by_default() -> None:
     from assistant.settings import Settings
 
     assert Settings().host == "127.0.0.1" and Settings().port == 7860
+
+
+def test_follow_up_in_the_app_uses_the_conversation(app_url: str) -> None:
+    client = Client(app_url, verbose=False)
+    history, _, _ = client.predict("Bolehkah ASN memberi like pada unggahan calon bupati?", [],
+                                   api_name="/respond")
+    history, _, sources = client.predict("kalau komentar?", history, api_name="/respond")
+    assert len(history) == 4
+    assert "Memberi like, komentar" in sources  # the follow-up found the same rule

@@ -1,6 +1,6 @@
 """Indonesian-aware sentence splitting, stemming and language detection."""
 
-from assistant.text import detect_language, split_sentences, stem, tokens
+from assistant.text import detect_language, split_sentences, stem, tokens, turn_text
 
 
 def test_sentences_do_not_break_after_titles_and_abbreviations() -> None:
@@ -29,3 +29,10 @@ def test_language_detection() -> None:
     assert detect_language("May a civil servant like a candidate's post?") == "en"
     assert detect_language("Bolehkah ASN memberi like pada unggahan calon?") == "id"
     assert detect_language("ASN") == "id"
+
+
+def test_turn_text_reads_every_message_shape() -> None:
+    assert turn_text("halo") == "halo"
+    assert turn_text([{"type": "text", "text": "kalau"}, {"type": "text", "text": "PPPK?"}]) == (
+        "kalau PPPK?")
+    assert turn_text({"text": "x"}) == "x" and turn_text(None) == ""
