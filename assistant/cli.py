@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     p_add.add_argument("path", type=Path)
     p_add.add_argument("--folder", default="tambahan", help="sub-folder of the corpus")
     p_eval = sub.add_parser("eval", help="measure retrieval and answers on the dev set")
-    p_eval.add_argument("--devset", type=Path, nargs="*", help="YAML files (default: eval/*.yaml)")
+    p_eval.add_argument("--devset", type=Path, nargs="*",
+                        help="YAML files (default: eval/*.yaml except the held-out set)")
     p_eval.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
     p_eval.add_argument("--json", type=Path, help="also write the results to this file")
     p_serve = sub.add_parser("serve", help="start the web app")
@@ -97,7 +98,8 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.evaluation import format_report, run_eval
 
-    files = args.devset or sorted(Path("eval").glob("*.yaml"))
+    files = args.devset or sorted(
+        p for p in Path("eval").glob("*.yaml") if not p.name.startswith("holdout"))
     result = run_eval(settings, files)
     print(format_report(result))
     if args.json:
