@@ -99,7 +99,7 @@ def passage_answer(
         for pos, sentence in enumerate(split_sentences(hit.text)):
             if len(sentence) < 25:
                 continue
-            shared = sum(idf.get(t, 1.0) for t in q_terms & set(tokens(sentence))) / weight
+            shared = overlap(q_terms, sentence, idf) / weight
             typed = 0.3 * any(p.search(sentence) for p in wanted)
             score = shared + typed + 0.15 / (rank + 1) + 0.02 / (pos + 1)
             candidates.append((score, index, pos, sentence))
@@ -164,17 +164,19 @@ def card_of(hit: Hit) -> dict[str, Any]:
     return json.loads(str(hit.metadata.get("doc_meta") or "{}"))
 
 
-def overlap(question: str, text: str, idf: dict[str, float]) -> float:
-    """How much of the question's (rare) vocabulary a text shares."""
-    return sum(idf.get(t, 1.0) for t in set(tokens(question)) & set(tokens(text)))
+def overlap(terms: set[str], text: str, idf: dict[str, float]) -> float:
+    """How much of the question's (rare) vocabulary, ``terms = set(tokens(question))``,
+    a text shares."""
+    return sum(idf.get(t, 1.0) for t in terms & set(tokens(text)))
 
 
 def best_sentences(question: str, texts: list[str], idf: dict[str, float], n: int = 2
                    ) -> list[str]:
     """The ``n`` sentences sharing the most (rare) words with the question, in text order."""
+    terms = set(tokens(question))
     scored = []
     for i, sentence in enumerate(s for t in texts for s in split_sentences(t)):
-        scored.append((overlap(question, sentence, idf), -i, sentence))
+        scored.append((overlap(terms, sentence, idf), -i, sentence))
     top = sorted(scored, reverse=True)[:n]
     return [s for _, _, s in sorted(top, key=lambda x: -x[1])]
 

@@ -106,9 +106,9 @@ class Assistant:
         rule = self.retriever.section_texts(top.doc_id, answering.RULE_SECTION)
         # Where the official text is indexed, each cited article backs the card with its
         # own words: the unit of that article closest to the question.
-        idf = self.retriever.idf
+        idf, terms = self.retriever.idf, set(tokens(question))
         support = [
-            max(units, key=lambda h: answering.overlap(question, h.text, idf))
+            max(units, key=lambda h: answering.overlap(terms, h.text, idf))
             for basis in card.get("basis") or []
             if (units := self.retriever.by_article(str(basis)))
         ]

@@ -227,19 +227,22 @@ _ARTICLE = re.compile(
     r"(?:\s+angka\s+(\d+))?", re.I)
 
 
+def _short_kinds(question: str) -> str:
+    """The question with "Peraturan Pemerintah" written "PP", and so on."""
+    for long, short in _KIND_ALIASES.items():
+        question = re.sub(long, short, question, flags=re.I)
+    return question
+
+
 def mentions_regulation(question: str) -> bool:
     """Whether a question names a regulation ("PP 37/2004", "UU Nomor 20 Tahun 2023")."""
-    text = question
-    for long, short in _KIND_ALIASES.items():
-        text = re.sub(long, short, text, flags=re.I)
+    text = _short_kinds(question)
     return bool(_REG.search(text) or re.search(r"\b(SKB|SE MenPANRB|Perpres)\b", text, re.I))
 
 
 def article_reference(question: str) -> str | None:
     """The article a question names, as a citation label ("PP 94/2021 Pasal 14"), if any."""
-    text = question
-    for long, short in _KIND_ALIASES.items():
-        text = re.sub(long, short, text, flags=re.I)
+    text = _short_kinds(question)
     reg, art = _REG.search(text), _ARTICLE.search(text)
     if not reg or not art:
         return None
