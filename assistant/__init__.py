@@ -5,7 +5,7 @@ servants (ASN), offline.
     answer = ask("Bolehkah ASN memberi like pada unggahan calon kepala daerah?")
 """
 
-from assistant.answering import Answer, Citation, InvalidQuestion
+from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant, ask
 from assistant.settings import Settings
 

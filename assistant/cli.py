@@ -26,11 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     p_add = sub.add_parser("add", help="copy a document into the corpus and index it")
     p_add.add_argument("path", type=Path)
     p_add.add_argument("--folder", default="tambahan", help="sub-folder of the corpus")
-    p_eval = sub.add_parser("eval", help="measure retrieval and answers on the dev set")
-    p_eval.add_argument("--devset", type=Path, nargs="*",
-                        help="YAML files (default: eval/*.yaml except the held-out set)")
+    p_eval = sub.add_parser("eval", help="measure answers on the evaluation splits")
+    p_eval.add_argument("--split", nargs="*", default=["train", "validation"],
+                        choices=["train", "validation", "test"],
+                        help="splits of eval/splits.yaml (default: train and validation)")
+    p_eval.add_argument("--eval-dir", type=Path, default=Path("eval"))
     p_eval.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
     p_eval.add_argument("--json", type=Path, help="also write the results to this file")
+    p_cal = sub.add_parser("calibrate", help="refit the confidence models (train split) and "
+                           "their thresholds (validation split)")
+    p_cal.add_argument("--eval-dir", type=Path, default=Path("eval"))
+    p_cal.add_argument("--out", type=Path, help="where to write (default: the package's "
+                       "data/calibration.json)")
     p_serve = sub.add_parser("serve", help="start the web app")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
@@ -64,7 +71,7 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.answering import InvalidQuestion
+    from assistant.answer import InvalidQuestion
     from assistant.chat import Assistant
 
     try:
@@ -96,14 +103,27 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.chat import Assistant
     from assistant.evaluation import format_report, run_eval
 
-    files = args.devset or sorted(
-        p for p in Path("eval").glob("*.yaml") if not p.name.startswith("holdout"))
-    result = run_eval(settings, files)
+    result = run_eval(Assistant(settings), args.eval_dir, args.split)
     print(format_report(result))
     if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from assistant.chat import Assistant
+    from assistant.evaluation import calibrate
+
+    cal, report = calibrate(Assistant(settings), args.eval_dir)
+    out = args.out or Path(str(resources.files("assistant.data").joinpath("calibration.json")))
+    cal.save(out)
+    print(json.dumps(report, indent=2))
+    print(f"written to {out}")
     return 0
 
 
@@ -118,7 +138,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": _index, "ask": _ask, "add": _add, "eval": _eval, "serve": _serve}
+COMMANDS = {"index": _index, "ask": _ask, "add": _add, "eval": _eval,
+            "calibrate": _calibrate, "serve": _serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -129,8 +129,12 @@ def make_document(meta: dict[str, Any], body: str, stem: str, source: str) -> Do
     """Build a document, filling what the front matter leaves out from the text itself."""
     meta = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in meta.items()}
     reg = None
-    if regulation.looks_like_regulation(body):
-        reg = regulation.parse_regulation(body)
+    extract = bool(meta.get("extract"))  # a clean excerpt of an official text
+    if extract or regulation.looks_like_regulation(body):
+        try:
+            reg = regulation.parse_regulation(body, extract=extract)
+        except ValueError as exc:
+            raise DocumentError(str(exc)) from exc
         text = "\n".join(s.text for s in reg.sections)
         meta.setdefault("type", "regulasi")
         meta.setdefault("title", f"{reg.short} tentang {reg.title}")

@@ -14,7 +14,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.answering import Answer, messages, source_lines
+from assistant.answer import Answer
+from assistant.compose import messages, source_lines
 from assistant.settings import Settings
 from assistant.text import turn_text
 

@@ -461,20 +461,34 @@ def _strip_headings(text: str) -> str:
     return text[: match.start()] if match else text
 
 
-def _split_ayat(text: str) -> list[tuple[str, str]]:
-    """Split an article into numbered paragraphs "(1)", "(2)"... when it starts with one."""
+def _line_start(text: str, start: int) -> bool:
+    """Whether a marker opens its line: in a clean extract of a few articles ("…" stands
+    for what was left out), numbering may then skip the units that were not quoted."""
+    before = text[max(0, start - _LOOKBACK) : start].rstrip(" \t")
+    return not before or before.endswith("\n")
+
+
+def _split_ayat(text: str, extract: bool = False) -> list[tuple[str, str]]:
+    """Split an article into numbered paragraphs "(1)", "(2)"... when it starts with one
+    (in an extract, with the first one quoted)."""
     first = _AYAT.search(text)
-    if not first or first.group(1) != "1" or text[: first.start()].strip():
+    if not first or text[: first.start()].strip():
+        return []
+    if first.group(1) != "1" and not (extract and _line_start(text, first.start())):
         return []
     items: list[tuple[str, int, int]] = []  # (number, marker start, content start)
-    expected = 1
+    expected = int(first.group(1))
     for m in _AYAT.finditer(text):
-        if int(m.group(1)) != expected or not _at_boundary(text, m.start()):
+        number = int(m.group(1))
+        skipped = extract and number > expected and _line_start(text, m.start())
+        if number != expected and not skipped:
+            continue
+        if not _at_boundary(text, m.start()):
             continue
         if text[max(0, m.start() - _LOOKBACK) : m.start()].rstrip().lower().endswith("ayat"):
             continue
         items.append((m.group(1), m.start(), m.end()))
-        expected += 1
+        expected = number + 1
     return [
         (num, text[begin : items[i + 1][1] if i + 1 < len(items) else len(text)])
         for i, (num, _, begin) in enumerate(items)
@@ -490,11 +504,13 @@ def _huruf_value(raw: str, expected: str) -> str | None:
     return None
 
 
-def _split_list(text: str, kind: str) -> tuple[str, list[tuple[str, str]]] | None:
+def _split_list(text: str, kind: str, extract: bool = False
+                ) -> tuple[str, list[tuple[str, str]]] | None:
     """Split text into (lead-in, items) for a list of kind 'huruf' or 'angka'.
 
     The first item must follow a colon; later items must continue the sequence, which keeps
-    references such as "huruf a" or "angka 4)" from being mistaken for items.
+    references such as "huruf a" or "angka 4)" from being mistaken for items. In an
+    ``extract`` a list may skip the items it does not quote, each quoted one on its own line.
     """
     pattern = _HURUF if kind == "huruf" else _ANGKA
     first = "a" if kind == "huruf" else "1"
@@ -502,21 +518,25 @@ def _split_list(text: str, kind: str) -> tuple[str, list[tuple[str, str]]] | Non
     lead = ""
     for m in pattern.finditer(text):
         raw = m.group(1).replace(" ", "")
+        line_start = extract and _line_start(text, m.start())
         if not items:
-            if raw != first or not text[
-                max(0, m.start() - _LOOKBACK) : m.start()
-            ].rstrip().endswith(":"):
+            after_colon = text[max(0, m.start() - _LOOKBACK) : m.start()].rstrip().endswith(":")
+            if not after_colon or (raw != first and not (line_start and _plain(raw, kind))):
                 continue
             lead = text[: m.start()]
             items.append((raw, m.start(), m.end()))
             continue
+        last = items[-1][0]
         if kind == "huruf":
-            last = items[-1][0]
             if last == "z":
                 break
             value = _huruf_value(raw, _LETTERS[_LETTERS.index(last) + 1])
+            if value is None and line_start and _plain(raw, kind) and raw > last:
+                value = raw
         else:
-            value = raw if raw.isdigit() and int(raw) == int(items[-1][0]) + 1 else None
+            bigger = raw.isdigit() and (int(raw) == int(last) + 1
+                                        or (line_start and int(raw) > int(last)))
+            value = raw if bigger else None
         if value is None or not _at_boundary(text, m.start()):
             continue
         items.append((value, m.start(), m.end()))
@@ -526,6 +546,11 @@ def _split_list(text: str, kind: str) -> tuple[str, list[tuple[str, str]]] | Non
         (value, text[begin : items[i + 1][1] if i + 1 < len(items) else len(text)])
         for i, (value, _, begin) in enumerate(items)
     ]
+
+
+def _plain(raw: str, kind: str) -> bool:
+    """A marker as a clean text writes it: a lower-case letter or a number."""
+    return raw.isdigit() if kind == "angka" else len(raw) == 1 and raw.islower()
 
 
 _EXPL_MARKERS = {
@@ -606,13 +631,14 @@ def _make_section(pasal: str, path: list[tuple[str, str]], text: str, part: str)
 
 
 def _body_units(
-    pasal: str, path: list[tuple[str, str]], text: str, leads: list[str], parent: str | None
+    pasal: str, path: list[tuple[str, str]], text: str, leads: list[str], parent: str | None,
+    extract: bool = False,
 ) -> list[Section]:
     """Recursively split a unit into list items; emit only the leaves."""
     for kind in ("huruf", "angka"):
         if kind == parent or any(k == kind for k, _ in path):
             continue
-        split = _split_list(text, kind)
+        split = _split_list(text, kind, extract)
         if split is None:
             continue
         lead, items = split
@@ -620,7 +646,8 @@ def _body_units(
         sections: list[Section] = []
         for value, item in items:
             sections += _body_units(
-                pasal, [*path, (kind, value)], item, [*leads, lead] if lead else leads, kind
+                pasal, [*path, (kind, value)], item, [*leads, lead] if lead else leads, kind,
+                extract,
             )
         return sections
     body = _tidy_item(text) if parent else _squash(text)
@@ -687,8 +714,11 @@ def looks_like_regulation(text: str) -> bool:
     return False
 
 
-def parse_regulation(text: str) -> Regulation:
-    """Parse an OCR'd regulation into sections; raise ValueError for anything else."""
+def parse_regulation(text: str, extract: bool = False) -> Regulation:
+    """Parse an OCR'd regulation into sections; raise ValueError for anything else.
+
+    ``extract``: a clean excerpt of some articles, whose lists may skip the units it leaves
+    out (each quoted unit on its own line)."""
     title_match = _find_title(text)
     if title_match is None:
         raise ValueError(
@@ -705,12 +735,12 @@ def parse_regulation(text: str) -> Regulation:
     articles = _split_articles(body, explanation=False) or _split_articles(whole, explanation=False)
     for pasal, content in articles:
         content = _strip_headings(content)
-        ayats = _split_ayat(content)
+        ayats = _split_ayat(content, extract)
         if ayats:
             for ayat, ayat_text in ayats:
-                sections += _body_units(pasal, [("ayat", ayat)], ayat_text, [], None)
+                sections += _body_units(pasal, [("ayat", ayat)], ayat_text, [], None, extract)
         else:
-            sections += _body_units(pasal, [], content, [], None)
+            sections += _body_units(pasal, [], content, [], None, extract)
     for pasal, content in _split_articles(explanation, explanation=True):
         sections += _explained_units(pasal, [], content, ("ayat", "huruf", "angka"))
     if not sections:

@@ -8,21 +8,19 @@ reading a whole document.
 
 from __future__ import annotations
 
+import json
 import math
-import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import bm25s
 import numpy as np
-import yaml
 
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.text import detect_language, stopwords, tokens, words
+from assistant.text import tokens
+from assistant.understand import Question
 
 
 @dataclass
@@ -39,6 +37,16 @@ class Hit:
     @property
     def doc_id(self) -> str:
         return str(self.metadata["doc_id"])
+
+
+@dataclass
+class Retrieval:
+    """The outcome of one search: the hits, and the question's vector and similarity to every
+    chunk, which deciding and quoting reuse instead of embedding the question again."""
+
+    hits: list[Hit]
+    vector: np.ndarray | None = None
+    similarity: np.ndarray | None = None
 
 
 class Retriever:
@@ -58,21 +66,30 @@ class Retriever:
         self.bm25 = bm25s.BM25()
         self.vocab: set[str] = set()
         self.idf: dict[str, float] = {}
+        self.chunk_tokens: list[list[str]] = []
+        self._sentence_cache: dict[str, np.ndarray] = {}
+        self._positions: dict[str, list[int]] = {}
+        for i, meta in enumerate(self.metas):
+            self._positions.setdefault(str(meta["doc_id"]), []).append(i)
+        for found in self._positions.values():
+            found.sort(key=lambda i: int(self.metas[i]["chunk_index"]))
         if self.ids:
             corpus = [tokens(_lexical_text(t, m)) or ["_"]
                       for t, m in zip(self.texts, self.metas, strict=True)]
             self.bm25.index(corpus, show_progress=False)
+            self.chunk_tokens = corpus
             self.vocab = {w for doc in corpus for w in doc}
             self.idf = idf_table(corpus)
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+    def search(self, q: Question, k: int | None = None, mode: str | None = None) -> Retrieval:
+        """The best passages for a question, one or two per document, best document first."""
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval
         if not self.ids:
-            return []
-        vector = self.embedder.encode_query(query)
+            return Retrieval([])
+        vector = self.embedder.encode_query(q.query)
         similarity = self.vectors @ vector
-        lexical = self._bm25(query)
+        lexical = self._bm25(q.terms)
         depth = max(8 * k, 40)
         dense = self.store.query(vector.tolist(), depth) if mode != "bm25" else []
         order = np.argsort(-lexical)[:depth]
@@ -105,7 +122,44 @@ class Retriever:
             i = self.position[cid]
             hits.append(Hit(cid, self.texts[i], self.metas[i], float(similarity[i]),
                             float(lexical[i]), float(score)))
-        return hits
+        return Retrieval(hits, vector, similarity)
+
+    def doc_ids(self) -> list[str]:
+        return list(dict.fromkeys(str(m["doc_id"]) for m in self.metas))
+
+    def doc_meta(self, doc_id: str) -> dict[str, Any]:
+        """The front matter of a document (rule cards carry their verdict, basis, ...)."""
+        i = self._chunks_of(doc_id)[0]
+        return json.loads(str(self.metas[i].get("doc_meta") or "{}"))
+
+    def best_chunk(self, doc_id: str, similarity: np.ndarray) -> Hit:
+        """A document's chunk closest to the question, as a hit."""
+        i = max(self._chunks_of(doc_id), key=lambda j: float(similarity[j]))
+        return Hit(self.ids[i], self.texts[i], self.metas[i], float(similarity[i]), 0.0,
+                   float(similarity[i]))
+
+    def doc_similarity(self, doc_id: str, similarity: np.ndarray,
+                       sections: tuple[str, ...] | None = None) -> float:
+        """The best similarity of the question to a document's chunks (optionally only to
+        those of some sections, such as a card's ways of asking)."""
+        found = [float(similarity[i]) for i in self._chunks_of(doc_id)
+                 if sections is None or str(self.metas[i].get("section", "")).lower() in sections]
+        return max(found, default=0.0)
+
+    def doc_terms(self, doc_id: str) -> set[str]:
+        """Every lexical token of a document (title and sections included)."""
+        return {t for i in self._chunks_of(doc_id) for t in self.chunk_tokens[i]}
+
+    def sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        """Passage vectors of sentences, cached: quoting compares them with the question."""
+        missing = [s for s in dict.fromkeys(sentences) if s not in self._sentence_cache]
+        if missing:
+            for s, v in zip(missing, self.embedder.encode_passages(missing), strict=True):
+                self._sentence_cache[s] = v
+            while len(self._sentence_cache) > 20_000:
+                self._sentence_cache.pop(next(iter(self._sentence_cache)))
+        return np.stack([self._sentence_cache[s] for s in sentences]) if sentences else \
+            np.zeros((0, 1), np.float32)
 
     def _doc(self, chunk_id: str) -> str:
         return str(self.metas[self.position[chunk_id]]["doc_id"])
@@ -144,29 +198,15 @@ class Retriever:
                 if self.metas[i].get("section") == section]
 
     def _chunks_of(self, doc_id: str) -> list[int]:
-        """Positions of a document's chunks in reading order (the store keeps no order)."""
-        found = [i for i, m in enumerate(self.metas) if m["doc_id"] == doc_id]
-        return sorted(found, key=lambda i: int(self.metas[i]["chunk_index"]))
+        """Positions of a document's chunks in reading order (the store keeps none)."""
+        return self._positions.get(doc_id, [])
 
-    def unknown_names(self, question: str, lang: str) -> list[str]:
-        """Names in the question that no passage mentions: capitalised words after the first
-        (for English questions only acronyms, since any English word is unknown here)."""
-        found = []
-        for i, word in enumerate(_NAME.findall(question)):
-            word = re.sub(r"-(nya|ku|mu)$", "", word)
-            if i == 0 or not word[0].isupper() or word.lower() in stopwords():
-                continue
-            if lang == "en" and not (word.isupper() and len(word) >= 2):
-                continue
-            if not set(tokens(word)) <= self.vocab:
-                found.append(word)
-        return found
+    def unknown_names(self, q: Question) -> list[str]:
+        """The names a question uses that no passage mentions."""
+        return [name for name in q.names if not set(tokens(name)) <= self.vocab]
 
-    def _bm25(self, query: str) -> np.ndarray:
-        terms = [t for t in tokens(query) if t in self.vocab]
-        if detect_language(query) == "en":
-            glossary = english_glossary()
-            terms += [t for w in words(query) for t in glossary.get(w, []) if t in self.vocab]
+    def _bm25(self, query_terms: tuple[str, ...]) -> np.ndarray:
+        terms = [t for t in query_terms if t in self.vocab]
         if not terms:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
@@ -197,15 +237,6 @@ def _lexical_text(text: str, meta: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (meta.get("title"), meta.get("section"), text) if x)
 
 
-@lru_cache(maxsize=1)
-def english_glossary() -> dict[str, list[str]]:
-    """English word -> Indonesian tokens (data/glossary_en_id.yaml), for lexical matching
-    of English questions against Indonesian passages."""
-    path = resources.files("assistant.data").joinpath("glossary_en_id.yaml")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(en).lower(): [t for w in ids for t in tokens(str(w))] for en, ids in data.items()}
-
-
 def idf_table(chunk_tokens: list[list[str]]) -> dict[str, float]:
     """Inverse document frequency of each token over the chunks (weights matched words)."""
     df: dict[str, int] = {}
@@ -216,42 +247,3 @@ def idf_table(chunk_tokens: list[list[str]]) -> dict[str, float]:
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9/-]*")
-_REG = re.compile(
-    r"\b(UU|PP|Perpres|Permen\w*|Perpu|Perppu|SE)\s*(?:Nomor|No\.?)?\s*(\d+)\s*"
-    r"(?:/|tahun|th\.?|thn)\s*(\d{4})", re.I)
-_KIND_ALIASES = {"undang-undang": "UU", "peraturan pemerintah": "PP",
-                 "peraturan presiden": "Perpres"}
-_ARTICLE = re.compile(
-    r"\bpasal\s+(\d+)(?:\s+ayat\s*\(?(\d+)\)?)?(?:\s+huruf\s+([a-z])\b)?"
-    r"(?:\s+angka\s+(\d+))?", re.I)
-
-
-def _short_kinds(question: str) -> str:
-    """The question with "Peraturan Pemerintah" written "PP", and so on."""
-    for long, short in _KIND_ALIASES.items():
-        question = re.sub(long, short, question, flags=re.I)
-    return question
-
-
-def mentions_regulation(question: str) -> bool:
-    """Whether a question names a regulation ("PP 37/2004", "UU Nomor 20 Tahun 2023")."""
-    text = _short_kinds(question)
-    return bool(_REG.search(text) or re.search(r"\b(SKB|SE MenPANRB|Perpres)\b", text, re.I))
-
-
-def article_reference(question: str) -> str | None:
-    """The article a question names, as a citation label ("PP 94/2021 Pasal 14"), if any."""
-    text = _short_kinds(question)
-    reg, art = _REG.search(text), _ARTICLE.search(text)
-    if not reg or not art:
-        return None
-    kind = reg.group(1).upper() if reg.group(1).upper() in {"UU", "PP", "SE"} else reg.group(1)
-    label = f"{kind} {int(reg.group(2))}/{reg.group(3)} Pasal {int(art.group(1))}"
-    if art.group(2):
-        label += f" ayat ({art.group(2)})"
-    if art.group(3):
-        label += f" huruf {art.group(3).lower()}"
-    if art.group(4):
-        label += f" angka {art.group(4)}"
-    return label

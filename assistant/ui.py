@@ -13,7 +13,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from assistant.answering import Answer, InvalidQuestion
+from assistant.answer import Answer, InvalidQuestion
 from assistant.chat import Assistant
 from assistant.settings import Settings
 

@@ -53,7 +53,9 @@ def main() -> None:
 
         bot = Assistant()
         _ = bot.retriever
-        questions = [q["question"] for f in sorted((ROOT / "eval").glob("*.yaml"))
+        splits = yaml.safe_load((ROOT / "eval" / "splits.yaml").read_text(encoding="utf-8"))
+        files = [ROOT / "eval" / name for name in splits["train"] + splits["validation"]]
+        questions = [q["question"] for f in files
                      for q in yaml.safe_load(f.read_text(encoding="utf-8"))]
         warm = []
         for q in questions:  # each question once, as a new user would ask it

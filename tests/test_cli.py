@@ -53,14 +53,17 @@ def test_ask_json_and_text(settings, assistant) -> None:
 
 
 def test_eval_prints_the_metrics(settings, assistant, tmp_path: Path) -> None:
-    devset = tmp_path / "mini.yaml"
-    devset.write_text(
+    (tmp_path / "mini.yaml").write_text(
         "- id: m1\n  question: Berapa kasus pelanggaran netralitas ASN di Sumsel tahun 2020?\n"
-        "  gold: [berita-tribunsumsel-2020-694-kasus]\n  facts: ['694']\n"
-        "- id: m2\n  question: Bagaimana cara memasak rendang?\n  gold: []\n", encoding="utf-8")
+        "  kind: berita\n  gold: [berita-tribunsumsel-2020-694-kasus]\n  facts: ['694']\n"
+        "- id: m2\n  question: Bagaimana cara memasak rendang?\n  kind: luar\n  gold: []\n",
+        encoding="utf-8")
+    (tmp_path / "splits.yaml").write_text("train: [mini.yaml]\nvalidation: []\ntest: []\n",
+                                          encoding="utf-8")
     env = {"NETRALITAS_CORPUS_DIR": str(settings.corpus_dir),
            "NETRALITAS_INDEX_DIR": str(settings.index_dir)}
-    out = run(["eval", "--devset", str(devset)], env)
+    out = run(["eval", "--eval-dir", str(tmp_path), "--split", "train"], env)
     assert out.returncode == 0, out.stderr
-    assert "hit@1 1.000" in out.stdout and "fact accuracy 1.000" in out.stdout
+    assert "train: 2 questions" in out.stdout and "pass 1.000   harmful 0" in out.stdout
+    assert "news fact accuracy 1.000" in out.stdout and "hit@3 1.000" in out.stdout
     assert "abstention precision 1.000   recall 1.000" in out.stdout

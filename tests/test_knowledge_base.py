@@ -76,9 +76,10 @@ def test_all_25_fact_sheet_questions_are_in_the_dev_set() -> None:
     ("Bolehkah PNS ikut mencoblos di pemilu?", "boleh", "Boleh.", "UU 20/2023"),
     ("Saya mau datang ke kampanye cuma untuk mendengarkan visi misi, boleh?", "bersyarat",
      "Boleh, dengan syarat:", "PP 94/2021 Pasal 5 huruf n angka 1"),
-    ("Kalau PNS jadi anggota partai politik apa sanksinya?", "tidak_boleh", "Tidak boleh.",
+    ("Bolehkah PNS menjadi anggota partai politik?", "tidak_boleh", "Tidak boleh.",
      "UU 20/2023 Pasal 52"),
-    ("Can a civil servant serve as a KPPS polling officer?", "boleh", "Yes.", "PKPU 8/2022"),
+    ("Can a civil servant serve as a KPPS polling officer?", "bersyarat",
+     "Yes, with conditions:", "PKPU 8/2022"),
 ])
 def test_rule_answers_open_with_the_verdict(assistant: Assistant, question: str, verdict: str,
                                             opening: str, basis: str) -> None:

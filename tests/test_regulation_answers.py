@@ -60,9 +60,17 @@ def test_unknown_article_falls_back_to_search(reg_assistant: Assistant) -> None:
     assert not any(c.article.startswith("PP 94/2021 Pasal 99") for c in answer.citations)
 
 
-def test_regulation_is_not_part_of_the_project_corpus() -> None:
-    names = {p.name for p in (ROOT / "corpus").rglob("*")}
-    assert not names & {p.name for p in REGULATIONS.glob("*.md")} - {"README.md"}
+def test_the_corpus_holds_extracts_of_regulations_not_whole_ocr_copies() -> None:
+    """Whole laws would drag pensions and leave into scope: only the neutrality articles,
+    cleaned, are in corpus/peraturan."""
+    extracts = sorted((ROOT / "corpus" / "peraturan").glob("*.md"))
+    assert len(extracts) >= 9
+    for path in extracts:
+        text = path.read_text(encoding="utf-8")
+        assert "\nextract: true\n" in text and "\ntype: peraturan\n" in text, path.name
+        ocr = REGULATIONS / path.name
+        if ocr.exists():
+            assert len(text) < len(ocr.read_text(encoding="utf-8")) / 2, path.name
 
 
 def test_added_file_that_cannot_be_read_is_refused(tmp_path: Path,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.chat import Assistant
-from assistant.retrieval import article_reference, reciprocal_rank_fusion, score_fusion
+from assistant.retrieval import reciprocal_rank_fusion, score_fusion
+from assistant.understand import article_reference, understand
 
 KNOWN = [
     ("Berapa kasus pelanggaran netralitas yang dicatat BKN di Sumsel pada Pilkada 2020?",
@@ -21,23 +22,23 @@ KNOWN = [
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_known_questions_find_their_document(assistant: Assistant, mode: str) -> None:
     for question, doc_id in KNOWN:
-        hits = assistant.retriever.search(question, k=5, mode=mode)
+        hits = assistant.retriever.search(understand(question), k=5, mode=mode).hits
         top3 = list(dict.fromkeys(h.doc_id for h in hits))[:3]
         assert doc_id in top3, f"{mode}: {question} -> {top3}"
 
 
 def test_hits_carry_scores_and_metadata(assistant: Assistant) -> None:
-    hits = assistant.retriever.search(KNOWN[0][0], k=5)
-    assert len(hits) == 5
+    hits = assistant.retriever.search(understand(KNOWN[0][0]), k=5).hits
+    assert len({h.doc_id for h in hits}) == 5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all(0.5 < h.similarity <= 1.0 for h in hits)
     assert hits[0].metadata["publisher"] and hits[0].chunk_id.startswith(hits[0].doc_id + "::")
 
 
 def test_english_question_reaches_indonesian_text(assistant: Assistant) -> None:
-    hits = assistant.retriever.search(
+    hits = assistant.retriever.search(understand(
         "How many neutrality violations did BKN record in South Sumatra before the 2020 "
-        "regional elections?", k=3)
+        "regional elections?"), k=3).hits
     assert "berita-tribunsumsel-2020-694-kasus" in {h.doc_id for h in hits}
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.chat import Assistant
 from assistant.settings import Settings
+from assistant.understand import understand
 from tests.conftest import write_doc
 
 A = "ASN wajib menjaga netralitas dalam pemilu. Pelanggaran dapat dikenai sanksi disiplin."
@@ -122,8 +123,8 @@ def test_another_sentence_transformers_model_by_path_and_a_model_change_rebuilds
     assert sorted(report.added) == ["doc-a", "doc-b"]
     assert len(bot.store.collection.get(include=["embeddings"])["embeddings"][0]) == 384
     assert bot.store.manifest["embedding"].startswith(str(folder))
-    answer = bot.retriever.search("Badan Kepegawaian Negara Sumatera Selatan", k=1)
-    assert answer[0].doc_id == "doc-b"
+    found = bot.retriever.search(understand("Badan Kepegawaian Negara Sumatera Selatan"), k=1)
+    assert found.hits[0].doc_id == "doc-b"
     # Back to the default model: every vector is recomputed.
     back, _ = Assistant(small).index()
     assert "embedding" in back.rebuilt and sorted(back.added) == ["doc-a", "doc-b"]

@@ -1,0 +1,323 @@
+"""Deciding what a question gets: an article's text, a verdict, an explanation, quoted
+passages, a question back (clarify), or nothing (abstain).
+
+A verdict is given only to a permission question, only from a rule card whose action is the
+question's (the card does not exclude what the question names, it applies to the question's
+actor) and only when the calibrated probability that the card fits clears the threshold
+chosen on the validation split (``calibration``). Every decision carries the features it
+was made on, so that the evaluation can log them and the calibration can be refitted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant.calibration import Calibration
+from assistant.chunking import QUESTION_SECTIONS
+from assistant.retrieval import Hit, Retrieval, Retriever
+from assistant.text import split_sentences, tokens
+from assistant.understand import Question, intent_meta
+
+RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
+OUTCOMES = ("article", "verdict", "explanation", "passages", "clarify", "abstain")
+
+
+@dataclass
+class Decision:
+    outcome: str
+    question: Question
+    card: dict[str, Any] = field(default_factory=dict)  # the deciding card's front matter
+    card_hit: Hit | None = None
+    evidence: list[Hit] = field(default_factory=list)  # what the answer quotes, in order
+    support: list[Hit] = field(default_factory=list)  # official units backing the card
+    alternatives: list[dict[str, Any]] = field(default_factory=list)  # cards, for clarify
+    confidence: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    reason: str = ""  # why it abstains or asks back
+
+
+def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration) -> Decision:
+    if q.article:
+        units = retriever.by_article(q.article)
+        if units:
+            return Decision("article", q, evidence=units, confidence=1.0)
+    if not found.hits or found.similarity is None:
+        return Decision("abstain", q, reason="no_evidence")
+    chosen = _choose(q, found, retriever)
+    card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
+    feats = features(q, found, retriever, chosen, card)
+    scope = cal.in_scope(feats)
+    if scope < cal.threshold("scope"):
+        return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
+    card_hit = retriever.best_chunk(chosen, found.similarity)
+    if not card or (q.intent == "fact" and wants_type(q)):
+        # News, official texts, and asked-for dates and numbers: quote the sentence.
+        return _passages(q, found, retriever, chosen, feats, scope)
+    support = _support(q, card, retriever)
+    rule = [h for h in retriever.doc_hits(card_hit)
+            if h.metadata.get("section") == RULE_SECTION] or [card_hit]
+    quote = best_sentences(q, found, retriever, rule, limit=2, typed=False, semantic=False)
+    if q.intent == "permission" and card.get("verdict"):
+        fit = cal.fits(feats)
+        if fit >= cal.threshold("verdict") and _eligible(q, card):
+            return Decision("verdict", q, card, card_hit, quote, support, confidence=fit,
+                            features=feats)
+        others = _rivals(q, found, retriever, chosen)
+        if others:
+            return Decision("clarify", q, card, card_hit, alternatives=[card, *others],
+                            confidence=fit, features=feats, reason="two_rules_fit")
+        if not _eligible(q, card):
+            return Decision("abstain", q, features=feats, confidence=fit, reason="no_rule_fits")
+        return Decision("explanation", q, card, card_hit, quote, support, confidence=fit,
+                        features=feats, reason="unsure_of_verdict")
+    return Decision("explanation", q, card, card_hit, quote, support, confidence=scope,
+                    features=feats)
+
+
+# --------------------------------------------------------------------------------------------
+# Which document decides
+# --------------------------------------------------------------------------------------------
+
+
+def _is_card(retriever: Retriever, doc_id: str) -> bool:
+    return retriever.doc_meta(doc_id).get("type") == "aturan"
+
+
+def _ranked_docs(found: Retrieval) -> list[str]:
+    return list(dict.fromkeys(h.doc_id for h in found.hits))
+
+
+def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
+    """The document that answers: the top one, unless the question's actor, its intent or
+    the card's own limits point to another."""
+    docs = _ranked_docs(found)
+    assert found.similarity is not None
+    # A retiree, honorary staff, TNI/Polri or a village head: their own card answers.
+    if q.special_actors:
+        own = [d for d in retriever.doc_ids() if _applies_to(retriever.doc_meta(d),
+                                                               q.special_actors)]
+        if own:
+            return max(own, key=lambda d: retriever.doc_similarity(d, found.similarity))
+    # "Apa saja sanksinya?", "lapor ke mana?", "bisa dipidana?": the card on that subject.
+    topics = set(intent_meta(q.intent).get("topics") or [])
+    if topics and (not q.action_terms or q.intent in ("criminal", "report", "authority")):
+        on_topic = [d for d in retriever.doc_ids()
+                    if str(retriever.doc_meta(d).get("topic", "")) in topics]
+        if on_topic:
+            best = max(on_topic, key=lambda d: retriever.doc_similarity(d, found.similarity))
+            # ... unless the top document names what the question names and that card does
+            # not ("siapa yang diminta menindak ASN di Pilkada Palembang?" is about the news).
+            if _names_covered(q, retriever, docs[0]) <= _names_covered(q, retriever, best):
+                return best
+    top = docs[0]
+    meta = retriever.doc_meta(top)
+    # An overview of a regulation answers questions about that regulation; for a question
+    # about an action, a card with a verdict close behind it is the better evidence.
+    if meta.get("topic") == "regulasi" and not q.names_regulation:
+        for doc in docs[1:3]:
+            if retriever.doc_meta(doc).get("verdict"):
+                return doc
+    # A card that says it does not cover what the question names yields to the next card.
+    if _excluded(q, meta):
+        for doc in docs[1:4]:
+            other = retriever.doc_meta(doc)
+            if other.get("type") == "aturan" and not _excluded(q, other):
+                return doc
+    return top
+
+
+def _names_covered(q: Question, retriever: Retriever, doc_id: str) -> int:
+    terms = retriever.doc_terms(doc_id)
+    return sum(set(tokens(name)) <= terms for name in q.names)
+
+
+def _applies_to(card: dict[str, Any], actors: tuple[str, ...]) -> bool:
+    covered = {str(a).lower() for a in card.get("applies_to") or []}
+    return any(a.lower() in covered or any(p in covered for p in a.lower().split("/"))
+               for a in actors)
+
+
+def _excluded(q: Question, card: dict[str, Any]) -> bool:
+    """Whether the question names something the card says it does not cover."""
+    text = f" {q.query.lower()} "
+    for phrase in card.get("excludes") or []:
+        if re.search(rf"(?<![\w-]){re.escape(str(phrase).lower())}(?![\w-])", text):
+            return True
+    return False
+
+
+def _eligible(q: Question, card: dict[str, Any]) -> bool:
+    if _excluded(q, card):
+        return False
+    return not q.special_actors or _applies_to(card, q.special_actors)
+
+
+def _rivals(q: Question, found: Retrieval, retriever: Retriever, chosen: str
+            ) -> list[dict[str, Any]]:
+    """Other verdict cards that fit about as well, with a different verdict: worth asking
+    which one is meant."""
+    assert found.similarity is not None
+    best = retriever.doc_similarity(chosen, found.similarity)
+    mine = retriever.doc_meta(chosen).get("verdict")
+    rivals = []
+    for doc in _ranked_docs(found)[:4]:
+        meta = retriever.doc_meta(doc)
+        if doc == chosen or not meta.get("verdict") or not _eligible(q, meta):
+            continue
+        close = best - retriever.doc_similarity(doc, found.similarity) <= 0.02
+        if close and meta["verdict"] != mine:
+            rivals.append(meta)
+    return rivals[:2]
+
+
+def _support(q: Question, card: dict[str, Any], retriever: Retriever) -> list[Hit]:
+    """For each article the card cites, the unit of the official text closest to the
+    question (when the corpus holds that text)."""
+    terms = set(q.terms)
+    found = []
+    for basis in card.get("basis") or []:
+        units = retriever.by_article(str(basis))
+        if units:
+            found.append(max(units, key=lambda h: overlap(terms, h.text, retriever.idf)))
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Passages: which sentences answer
+# --------------------------------------------------------------------------------------------
+
+
+def _passages(q: Question, found: Retrieval, retriever: Retriever, chosen: str,
+              feats: dict[str, float], scope: float) -> Decision:
+    """Quote the sentences that hold the answer: the chosen document is read whole (its
+    answer may sit in a passage that neither search ranked first), then the other hits."""
+    top = [h for h in found.hits if h.doc_id == chosen][:1] or [
+        retriever.best_chunk(chosen, found.similarity)]
+    rest = [h for h in retriever.doc_hits(top[0]) if h.chunk_id != top[0].chunk_id]
+    others = [h for h in found.hits if h.doc_id != chosen]
+    evidence = best_sentences(q, found, retriever, [*top, *rest, *others])
+    if not evidence:
+        return Decision("abstain", q, features=feats, confidence=scope, reason="no_sentence")
+    return Decision("passages", q, evidence=evidence, confidence=scope, features=feats)
+
+
+def wants_type(q: Question) -> bool:
+    """Whether the question asks for a date, a number, a person or a place."""
+    from assistant.compose import answer_types
+
+    return any(a["question"].search(q.text) for a in answer_types())
+
+
+def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: list[Hit],
+                   limit: int = 3, typed: bool = True, semantic: bool = True) -> list[Hit]:
+    """The sentences that best answer the question, each as a hit of its passage, in reading
+    order. A sentence scores by its embedding similarity to the question (so paraphrases and
+    English questions find it), the question's rare words it shares, and the kind of answer
+    asked for (a date for "kapan", a number for "berapa"). Without ``semantic`` (a card's
+    own short text) only the shared words count, which needs no model."""
+    from assistant.compose import answer_types
+
+    terms = set(q.terms)
+    weight = sum(retriever.idf.get(t, 1.0) for t in terms) or 1.0
+    wanted = [a["sentence"] for a in answer_types() if typed and a["question"].search(q.text)]
+    candidates: list[tuple[int, int, str]] = []
+    doc_rank: dict[str, int] = {}
+    for index, hit in enumerate(hits):
+        rank = doc_rank.setdefault(hit.doc_id, len(doc_rank))
+        if rank >= 3 or str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
+            continue  # ways of asking are matched, never quoted
+        for pos, sentence in enumerate(split_sentences(hit.text)):
+            if len(sentence) >= 25:
+                candidates.append((index, pos, sentence))
+    if not candidates or found.vector is None:
+        return []
+    if semantic:
+        cosine = retriever.sentence_vectors([c[2] for c in candidates]) @ found.vector
+    else:
+        cosine = np.zeros(len(candidates), dtype=np.float32)
+    top_cos = float(cosine.max())
+    scored = []
+    for (index, pos, sentence), cos in zip(candidates, cosine, strict=True):
+        rank = doc_rank[hits[index].doc_id]
+        shared = overlap(terms, sentence, retriever.idf) / weight
+        typed = 0.3 * any(p.search(sentence) for p in wanted)
+        score = (SENTENCE_COSINE * (float(cos) - top_cos) + shared + typed
+                 + 0.15 / (rank + 1) + 0.02 / (pos + 1))
+        scored.append((score, index, pos, sentence))
+    best = sorted(scored, key=lambda c: c[0], reverse=True)
+    if wanted and not any(p.search(c[3]) for c in best[:limit] for p in wanted):
+        return []  # a date or a number was asked for and no good sentence holds one
+    chosen = [best[0]]
+    for cand in best[1:]:
+        if len(chosen) == limit:
+            break
+        if any(cand[3] == c[3] for c in chosen):
+            continue  # the same sentence in an overlapping passage
+        if cand[0] >= best[0][0] - SENTENCE_WINDOW and sum(len(c[3]) for c in chosen) < 400:
+            chosen.append(cand)
+    chosen.sort(key=lambda c: (c[1], c[2]))  # reading order: by passage, then position
+    out = []
+    for _, index, _, sentence in chosen:
+        hit = hits[index]
+        out.append(Hit(hit.chunk_id, sentence, hit.metadata, hit.similarity, hit.lexical,
+                       hit.score))
+    return out
+
+
+SENTENCE_COSINE = 2.0  # weight of a sentence's similarity gap to the best one (dev set)
+SENTENCE_WINDOW = 0.4  # sentences scoring this close to the best are quoted too (dev set)
+
+
+def overlap(terms: set[str], text: str, idf: dict[str, float]) -> float:
+    """How much of the question's (rare) vocabulary a text shares."""
+    return sum(idf.get(t, 1.0) for t in terms & set(tokens(text)))
+
+
+# --------------------------------------------------------------------------------------------
+# Features (logged for calibration)
+# --------------------------------------------------------------------------------------------
+
+
+def features(q: Question, found: Retrieval, retriever: Retriever, chosen: str,
+             card: dict[str, Any]) -> dict[str, float]:
+    """What the calibrated models read: how close the question is to the chosen document,
+    by how much it beats the next, and whether its words and actor fit."""
+    sim = found.similarity
+    assert sim is not None
+    docs = _ranked_docs(found)
+    top_sim = retriever.doc_similarity(chosen, sim)
+    others = [retriever.doc_similarity(d, sim) for d in docs if d != chosen]
+    lexical = {h.doc_id: h.lexical for h in found.hits}
+    best_lex = max(lexical.values(), default=0.0)
+    idf = retriever.idf
+    action = set(q.action_terms) or set(q.terms)
+    weight = sum(idf.get(t, 1.0) for t in action) or 1.0
+    doc_terms = retriever.doc_terms(chosen)
+    covered = sum(idf.get(t, 1.0) for t in action if t in doc_terms) / weight
+    asked = retriever.doc_similarity(chosen, sim, QUESTION_SECTIONS) if card else 0.0
+    title = set(tokens(" ".join(str(x) for x in (card.get("title", ""),
+                                                   " ".join(map(str, card.get("tags") or []))))))
+    return {
+        "top_sim": top_sim,
+        "margin": top_sim - max(others, default=top_sim - 0.05),
+        "lexical": math.log1p(lexical.get(chosen, 0.0)),
+        "lexical_share": lexical.get(chosen, 0.0) / best_lex if best_lex else 0.0,
+        "coverage": covered,
+        "asked_sim": asked,
+        "title_cover": sum(idf.get(t, 1.0) for t in action & title) / weight,
+        "unknown_names": float(len(retriever.unknown_names(q))),
+        "domain_terms": float(min(q.domain_terms, 3)),
+        "actor_fits": float(not q.special_actors or _applies_to(card, q.special_actors)),
+        "excluded": float(_excluded(q, card)),
+        "is_card": float(bool(card)),
+        "has_verdict": float(bool(card.get("verdict"))),
+        "permission": float(q.intent == "permission"),
+        "english": float(q.lang == "en"),
+        "action_terms": float(min(len(q.action_terms), 8)),
+        "follow_up": float(bool(q.follow_up)),
+    }

@@ -1,0 +1,285 @@
+"""Reading a question once: language, intent, action, actor, election, follow-up.
+
+Everything later in the pipeline (retrieve, decide, compose) works from the ``Question``
+this module returns and never looks at the raw text again. The patterns live in
+``data/intents.yaml`` and ``data/lexicon.yaml``.
+
+A follow-up is resolved here into a standalone query: one that names a new action ("kalau
+jadi saksi partai?") is about that action, in the previous question's setting (actor,
+election); one that only asks for a part of the answer ("apa sanksinya?") or changes the
+actor ("kalau PPPK?") keeps the previous question's action.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from assistant.text import detect_language, squash, stopwords, tokens, turn_text, words
+
+History = list[Any]  # [{"role": "user", "content": ...}, ...] or [(user, assistant), ...]
+
+@dataclass(frozen=True)
+class Question:
+    """A question as understood: what it asks, about whom, and the query to search with."""
+
+    text: str  # as asked, whitespace squashed
+    lang: str  # "id" | "en"
+    intent: str  # see data/intents.yaml
+    query: str  # standalone text for retrieval (a follow-up resolved with its context)
+    terms: tuple[str, ...]  # lexical tokens of the query, slang and English glossed
+    action_terms: tuple[str, ...]  # tokens of what the question asks about (no asking words)
+    actors: tuple[str, ...] = ()  # "PNS", "PPPK", "pensiunan", ... (data/lexicon.yaml)
+    elections: tuple[str, ...] = ()
+    domain_terms: int = 0  # how many election/neutrality words it uses
+    article: str | None = None  # an article it names ("PP 94/2021 Pasal 14")
+    names_regulation: bool = False
+    follow_up: str = ""  # "" | "action" (new action) | "part" (asks for a part) | "actor"
+    previous: str = ""  # the previous question's query, for a follow-up
+    names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
+
+    @property
+    def special_actors(self) -> tuple[str, ...]:
+        special = set(lexicon()["special_actors"])
+        return tuple(a for a in self.actors if a in special)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+def _load(name: str) -> Any:
+    return yaml.safe_load(resources.files("assistant.data").joinpath(name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def intents() -> dict[str, Any]:
+    data = _load("intents.yaml")
+    order = [(r["intent"], [re.compile(p, re.I) for p in r["patterns"]]) for r in data["order"]]
+    return {"meta": data["intents"], "order": order}
+
+
+def intent_meta(intent: str) -> dict[str, Any]:
+    return intents()["meta"].get(intent) or intents()["meta"]["general"]
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern[str]:
+    alternatives = sorted((p for p in phrases), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, Any]:
+    data = _load("lexicon.yaml")
+    esc = re.escape
+    return {
+        "actors": {a: _phrase_pattern([esc(w) for w in ws]) for a, ws in data["actors"].items()},
+        "special_actors": list(data["special_actors"]),
+        "overrides": {k: set(v) for k, v in (data.get("overrides") or {}).items()},
+        "elections": {e: _phrase_pattern([esc(w) for w in ws])
+                      for e, ws in data["elections"].items()},
+        "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
+        "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
+        "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
+        "slang": {str(k).lower(): str(v) for k, v in data["slang"].items()},
+        "actor_words": frozenset(
+            t for ws in data["actors"].values() for w in ws for t in tokens(str(w))),
+        "asking": frozenset(words(data["asking_words"]) + tokens(data["asking_words"])),
+        "part": frozenset(tokens(data["part_words"])),
+        "generic": frozenset(tokens(data["generic_words"])),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def detect_intent(text: str) -> str:
+    for intent, patterns in intents()["order"]:
+        if any(p.search(text) for p in patterns):
+            return intent
+    return "general"
+
+
+def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
+    return tuple(name for name, pattern in patterns.items() if pattern.search(text))
+
+
+def lexical_terms(text: str, lang: str) -> list[str]:
+    """BM25 tokens of a text: slang spelled as the documents spell it, and for English the
+    Indonesian words of the domain glossary too."""
+    slang = lexicon()["slang"]
+    written = " ".join(slang.get(w, w) for w in words(text))
+    terms = tokens(written)
+    if lang == "en":
+        glossary = english_glossary()
+        terms += [t for w in words(text) for t in glossary.get(w, [])]
+    return terms
+
+
+def _action_terms(text: str, lang: str) -> list[str]:
+    """What the question is about: its tokens less asking words, actors and intent words."""
+    lex = lexicon()
+    stripped = lex["opener"].sub(" ", text)
+    for pattern in lex["actors"].values():
+        stripped = pattern.sub(" ", stripped)
+    skip = lex["asking"] | lex["actor_words"] | lex["part"] | lex["generic"]
+    return [t for t in lexical_terms(stripped, lang) if t not in skip and not t.isdigit()]
+
+
+def _names(text: str, lang: str) -> tuple[str, ...]:
+    """Capitalised words after the first (for English only acronyms): the names a question
+    uses, which the corpus may never mention (a Polri, an SSCASN)."""
+    found = []
+    for i, word in enumerate(_NAME.findall(text)):
+        word = re.sub(r"-(nya|ku|mu)$", "", word)
+        if i == 0 or not word[0].isupper() or word.lower() in stopwords():
+            continue
+        if lang == "en" and not (word.isupper() and len(word) >= 2):
+            continue
+        found.append(word)
+    return tuple(found)
+
+
+def understand(text: str, history: History | None = None) -> Question:
+    """The question read once, with a follow-up resolved against the previous user turn."""
+    text = squash(text or "")
+    lang = detect_language(text)
+    lex = lexicon()
+    intent = "article" if article_reference(text) else detect_intent(text)
+    actors = _found(lex["actors"], text)
+    hidden = {a for named in actors for a in lex["overrides"].get(named, ())}
+    actors = tuple(a for a in actors if a not in hidden)
+    elections = _found(lex["elections"], text)
+    action = _action_terms(text, lang)
+    question = Question(
+        text=text, lang=lang, intent=intent, query=text,
+        terms=tuple(lexical_terms(text, lang)), action_terms=tuple(action),
+        actors=actors, elections=elections, domain_terms=len(lex["domain"].findall(text)),
+        article=article_reference(text), names_regulation=mentions_regulation(text),
+        names=_names(text, lang),
+    )
+    previous = _previous(history or [])
+    return _resolve(question, previous) if previous else question
+
+
+def _previous(history: History) -> Question | None:
+    """The last user turn of the history, itself understood in its own history."""
+    turns = [t for t in _user_turns(history) if t.strip()]
+    if not turns:
+        return None
+    earlier = [{"role": "user", "content": t} for t in turns[:-1]]
+    return understand(turns[-1], earlier)
+
+
+def _resolve(q: Question, prev: Question) -> Question:
+    """A follow-up borrows what it leaves out from the previous question."""
+    lex = lexicon()
+    opener = bool(lex["opener"].match(q.text))
+    short = len(q.action_terms) <= 3 and len(words(q.text)) <= 8
+    refers_back = bool(lex["back"].search(q.text)) and len(words(q.text)) <= 10
+    if q.article or not (opener or short or refers_back):
+        return q
+    actors = q.actors or prev.actors
+    elections = q.elections or prev.elections
+    intent = q.intent if q.intent != "general" else prev.intent
+    if q.action_terms and not set(q.action_terms) <= set(prev.action_terms):
+        # A new action in the old setting: "kalau jadi saksi partai?" after a KPPS question.
+        setting = " ".join(_setting_words(prev))
+        query = f"{lex['opener'].sub('', q.text).strip()} {setting}".strip()
+        if intent in ("general", "fact") and prev.intent == "permission":
+            intent = "permission"
+        kind = "action"
+    elif q.actors and set(q.actors) != set(prev.actors):
+        query, kind = f"{prev.query} {' '.join(q.actors)}", "actor"
+        intent = prev.intent if q.intent in ("general", "applicability") else q.intent
+    else:
+        query, kind = f"{prev.query} {q.text}", "part"
+    lang = q.lang if len(words(q.text)) > 3 else prev.lang
+    return replace(
+        q, intent=intent, query=query, lang=lang,
+        terms=tuple(lexical_terms(query, lang)),
+        action_terms=q.action_terms if kind == "action" else prev.action_terms,
+        actors=actors, elections=elections,
+        domain_terms=q.domain_terms + prev.domain_terms,
+        names_regulation=q.names_regulation or prev.names_regulation,
+        follow_up=kind, previous=prev.query,
+    )
+
+
+def _setting_words(q: Question) -> list[str]:
+    """The previous question's actor and election as words, to carry into a follow-up."""
+    return [*q.actors, *q.elections]
+
+
+def _user_turns(history: History) -> list[str]:
+    turns: list[str] = []
+    for item in history:
+        if isinstance(item, dict) and item.get("role") == "user":
+            turns.append(turn_text(item.get("content")))
+        elif isinstance(item, (list, tuple)) and item:
+            turns.append(turn_text(item[0]))
+        elif isinstance(item, str):
+            turns.append(item)
+    return turns
+
+
+# --------------------------------------------------------------------------------------------
+# Regulations and articles named in a question
+# --------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def english_glossary() -> dict[str, list[str]]:
+    """English word -> Indonesian tokens (data/glossary_en_id.yaml), for lexical matching
+    of English questions against Indonesian passages."""
+    path = resources.files("assistant.data").joinpath("glossary_en_id.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(en).lower(): [t for w in ids for t in tokens(str(w))] for en, ids in data.items()}
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9/-]*")
+_REG = re.compile(
+    r"\b(UU|PP|Perpres|Permen\w*|Perpu|Perppu|SE)\s*(?:Nomor|No\.?)?\s*(\d+)\s*"
+    r"(?:/|tahun|th\.?|thn)\s*(\d{4})", re.I)
+_KIND_ALIASES = {"undang-undang": "UU", "peraturan pemerintah": "PP",
+                 "peraturan presiden": "Perpres"}
+_ARTICLE = re.compile(
+    r"\bpasal\s+(\d+)(?:\s+ayat\s*\(?(\d+)\)?)?(?:\s+huruf\s+([a-z])\b)?"
+    r"(?:\s+angka\s+(\d+))?", re.I)
+
+
+def _short_kinds(question: str) -> str:
+    """The question with "Peraturan Pemerintah" written "PP", and so on."""
+    for long, short in _KIND_ALIASES.items():
+        question = re.sub(long, short, question, flags=re.I)
+    return question
+
+
+def mentions_regulation(question: str) -> bool:
+    """Whether a question names a regulation ("PP 37/2004", "UU Nomor 20 Tahun 2023")."""
+    text = _short_kinds(question)
+    return bool(_REG.search(text) or re.search(r"\b(SKB|SE MenPANRB|Perpres)\b", text, re.I))
+
+
+def article_reference(question: str) -> str | None:
+    """The article a question names, as a citation label ("PP 94/2021 Pasal 14"), if any."""
+    text = _short_kinds(question)
+    reg, art = _REG.search(text), _ARTICLE.search(text)
+    if not reg or not art:
+        return None
+    kind = reg.group(1).upper() if reg.group(1).upper() in {"UU", "PP", "SE"} else reg.group(1)
+    label = f"{kind} {int(reg.group(2))}/{reg.group(3)} Pasal {int(art.group(1))}"
+    if art.group(2):
+        label += f" ayat ({art.group(2)})"
+    if art.group(3):
+        label += f" huruf {art.group(3).lower()}"
+    if art.group(4):
+        label += f" angka {art.group(4)}"
+    return label

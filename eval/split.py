@@ -1,0 +1,51 @@
+"""Split the collected real-world questions into train, validation and test (run once).
+
+The split was made before any answer of the assistant to these questions was looked at:
+within each kind of question, items are ordered by a hash of their id and text and dealt
+out in turn to train, validation and test, so every split gets every kind. Re-running on
+the same input gives the same split.
+
+    python eval/split.py eval/raw/realworld-a.yaml eval/raw/realworld-b.yaml
+
+The collected files were removed after the split: the three split files hold every item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import yaml
+
+OUT = Path(__file__).resolve().parent / "realworld"
+SPLITS = ("train", "validation", "test")
+
+
+def main(paths: list[str]) -> None:
+    items = [item for p in paths for item in yaml.safe_load(Path(p).read_text("utf-8"))]
+    by_kind: dict[str, list[dict]] = {}
+    for item in items:
+        kind = "followup" if item.get("history") else str(item.get("kind"))
+        by_kind.setdefault(kind, []).append(item)
+    chosen: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for kind in sorted(by_kind):
+        group = sorted(by_kind[kind], key=lambda i: hashlib.sha1(
+            f"{i['id']}|{i['question']}".encode()).hexdigest())
+        for n, item in enumerate(group):
+            chosen[SPLITS[n % 3]].append(item)
+    OUT.mkdir(exist_ok=True)
+    for split, rows in chosen.items():
+        rows.sort(key=lambda i: i["id"])
+        head = (f"# Real-world questions, {split} split ({len(rows)} items), made by eval/split.py "
+                "from the questions collected\n# on 2026-11-24 from public pages (each with "
+                "its url). Do not edit answers to fit the assistant.\n")
+        if split == "test":
+            head += "# TEST SPLIT: reported, never used to choose a threshold, weight or wording.\n"
+        text = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False, width=100)
+        (OUT / f"{split}.yaml").write_text(head + text, encoding="utf-8")
+        print(split, len(rows))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
