@@ -40,14 +40,7 @@ class Settings:
     lexical_weight: float = 0.1  # weight of the relative BM25 score in score fusion
     rrf_k: int = 60
     top_k: int = 5
-    # Abstention, calibrated on the dev set (README, "Evaluation"): the answer abstains when
-    # the best dense similarity is below the threshold for the question's language and the
-    # best passage's BM25 score is below lexical_rescue, or when the question names something
-    # the corpus never mentions (a Polri, an SSCASN) and the similarity is below entity_guard.
-    min_similarity: float = 0.87
-    min_similarity_en: float = 0.826
-    lexical_rescue: float = 5.0
-    entity_guard: float = 0.92
+    # Abstention and verdicts are gated by the calibrated models in data/calibration.json.
     max_question_chars: int = 1000
     # Optional Chroma server (else a persistent store under index_dir).
     chroma_host: str = ""

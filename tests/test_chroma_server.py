@@ -49,8 +49,7 @@ def test_index_and_answer_through_a_chroma_server(tmp_path: Path, chroma_port: i
               "Sumatera Selatan menjelang Pilkada 2020. Sebanyak 492 kasus direkomendasikan.")
     write_doc(corpus, "langsa", "Webinar netralitas ASN digelar BKPSDM Langsa pada Januari 2024.")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "unused",
-                        chroma_host="127.0.0.1", chroma_port=chroma_port,
-                        min_similarity=0.0, min_similarity_en=0.0)
+                        chroma_host="127.0.0.1", chroma_port=chroma_port)
     report, _ = Assistant(settings).index()
     assert sorted(report.added) == ["bkn-sumsel", "langsa"]
     assert not (tmp_path / "unused").exists()  # nothing was written locally
