@@ -7,7 +7,6 @@ follow the question's language; quotes stay as written.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -24,17 +23,6 @@ from assistant.understand import Question, intent_meta
 def messages() -> dict[str, dict[str, Any]]:
     path = resources.files("assistant.prompts").joinpath("messages.yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def answer_types() -> list[dict[str, Any]]:
-    """Question words and the look of sentences that answer them (data/answer_types.yaml)."""
-    path = resources.files("assistant.data").joinpath("answer_types.yaml")
-    return [
-        {"name": a["name"], "question": re.compile(a["question"], re.I),
-         "sentence": re.compile(a["sentence"], re.I)}
-        for a in yaml.safe_load(path.read_text(encoding="utf-8"))
-    ]
 
 
 @lru_cache(maxsize=1)
@@ -190,8 +178,7 @@ def _clarify(d: Decision) -> Answer:
     for card in d.alternatives:
         n = len(citations) + 1
         summary = str(card.get("summary_en" if q.lang == "en" else "summary", "")).strip()
-        hit = Hit(f"{card['id']}::card", summary, {**_card_meta(card, d.card_hit)}, 0.0, 0.0,
-                  0.0)
+        hit = Hit(f"{card['id']}::card", summary, _card_meta(card), 0.0, 0.0, 0.0)
         citations.append(citation_for(n, hit, summary))
         verdict = msg["verdict_label"].get(card.get("verdict"), "")
         body.append(f"- {card.get('title', '')}: {verdict}. {summary} [{n}]")
@@ -205,7 +192,7 @@ def _clarify(d: Decision) -> Answer:
                   confidence=_rounded(d.confidence), alternatives=alternatives)
 
 
-def _card_meta(card: dict[str, Any], like: Hit) -> dict[str, Any]:
+def _card_meta(card: dict[str, Any]) -> dict[str, Any]:
     return {"doc_id": card["id"], "title": card.get("title", ""), "type": card.get("type", ""),
             "publisher": card.get("publisher", ""), "date": card.get("date", ""),
             "url": card.get("url", ""), "section": "", "article": ""}

@@ -21,7 +21,7 @@ from assistant.calibration import Calibration
 from assistant.chunking import QUESTION_SECTIONS
 from assistant.retrieval import Hit, Retrieval, Retriever
 from assistant.text import split_sentences, tokens
-from assistant.understand import Question, intent_meta
+from assistant.understand import Question, answer_types, intent_meta
 
 RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
 OUTCOMES = ("article", "verdict", "explanation", "passages", "clarify", "abstain")
@@ -55,7 +55,7 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     if scope < cal.threshold("scope"):
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
     card_hit = retriever.best_chunk(chosen, found.similarity)
-    if not card or (q.intent == "fact" and wants_type(q)):
+    if not card or (q.intent == "fact" and q.wants):
         # News, official texts, and asked-for dates and numbers: quote the sentence.
         return _passages(q, found, retriever, chosen, feats, scope)
     support = _support(q, card, retriever)
@@ -206,13 +206,6 @@ def _passages(q: Question, found: Retrieval, retriever: Retriever, chosen: str,
     return Decision("passages", q, evidence=evidence, confidence=scope, features=feats)
 
 
-def wants_type(q: Question) -> bool:
-    """Whether the question asks for a date, a number, a person or a place."""
-    from assistant.compose import answer_types
-
-    return any(a["question"].search(q.text) for a in answer_types())
-
-
 def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: list[Hit],
                    limit: int = 3, typed: bool = True, semantic: bool = True) -> list[Hit]:
     """The sentences that best answer the question, each as a hit of its passage, in reading
@@ -220,11 +213,9 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
     English questions find it), the question's rare words it shares, and the kind of answer
     asked for (a date for "kapan", a number for "berapa"). Without ``semantic`` (a card's
     own short text) only the shared words count, which needs no model."""
-    from assistant.compose import answer_types
-
     terms = set(q.terms)
     weight = sum(retriever.idf.get(t, 1.0) for t in terms) or 1.0
-    wanted = [a["sentence"] for a in answer_types() if typed and a["question"].search(q.text)]
+    wanted = [answer_types()[name]["sentence"] for name in q.wants] if typed else []
     candidates: list[tuple[int, int, str]] = []
     doc_rank: dict[str, int] = {}
     for index, hit in enumerate(hits):

@@ -73,6 +73,8 @@ class Retriever:
             self._positions.setdefault(str(meta["doc_id"]), []).append(i)
         for found in self._positions.values():
             found.sort(key=lambda i: int(self.metas[i]["chunk_index"]))
+        self._doc_meta = {doc: json.loads(str(self.metas[found[0]].get("doc_meta") or "{}"))
+                          for doc, found in self._positions.items()}
         if self.ids:
             corpus = [tokens(_lexical_text(t, m)) or ["_"]
                       for t, m in zip(self.texts, self.metas, strict=True)]
@@ -125,12 +127,11 @@ class Retriever:
         return Retrieval(hits, vector, similarity)
 
     def doc_ids(self) -> list[str]:
-        return list(dict.fromkeys(str(m["doc_id"]) for m in self.metas))
+        return list(self._doc_meta)
 
     def doc_meta(self, doc_id: str) -> dict[str, Any]:
         """The front matter of a document (rule cards carry their verdict, basis, ...)."""
-        i = self._chunks_of(doc_id)[0]
-        return json.loads(str(self.metas[i].get("doc_meta") or "{}"))
+        return self._doc_meta.get(doc_id, {})
 
     def best_chunk(self, doc_id: str, similarity: np.ndarray) -> Hit:
         """A document's chunk closest to the question, as a hit."""

@@ -42,6 +42,7 @@ class Question:
     follow_up: str = ""  # "" | "action" (new action) | "part" (asks for a part) | "actor"
     previous: str = ""  # the previous question's query, for a follow-up
     names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
+    wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
 
     @property
     def special_actors(self) -> tuple[str, ...]:
@@ -72,6 +73,16 @@ def intent_meta(intent: str) -> dict[str, Any]:
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str]:
     alternatives = sorted((p for p in phrases), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+
+
+@lru_cache(maxsize=1)
+def answer_types() -> dict[str, dict[str, re.Pattern[str]]]:
+    """Question words and the look of sentences that answer them (data/answer_types.yaml)."""
+    return {
+        a["name"]: {"question": re.compile(a["question"], re.I),
+                    "sentence": re.compile(a["sentence"], re.I)}
+        for a in _load("answer_types.yaml")
+    }
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +176,7 @@ def understand(text: str, history: History | None = None) -> Question:
         actors=actors, elections=elections, domain_terms=len(lex["domain"].findall(text)),
         article=article_reference(text), names_regulation=mentions_regulation(text),
         names=_names(text, lang),
+        wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
     previous = _previous(history or [])
     return _resolve(question, previous) if previous else question
