@@ -42,7 +42,7 @@ class Chunk:
 def chunk_document(doc: Document, chunk_size: int = 500, overlap: int = 1) -> list[Chunk]:
     if doc.regulation is not None:
         pieces = _regulation_pieces(doc.regulation, chunk_size)
-    elif doc.type == "aturan":
+    elif doc.type in ("aturan", "luar"):
         pieces = _section_pieces(doc.text, chunk_size)
     else:
         pieces = [("", "", text) for text in pack_sentences(doc.text, chunk_size, overlap)]

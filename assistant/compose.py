@@ -34,7 +34,7 @@ def superseded() -> dict[str, str]:
 def compose(d: Decision) -> Answer:
     q = d.question
     if d.outcome == "abstain":
-        return abstain(q)
+        return abstain(q, d.card)
     if d.outcome == "article":
         return _article(d)
     if d.outcome == "passages":
@@ -44,9 +44,14 @@ def compose(d: Decision) -> Answer:
     return _card(d)
 
 
-def abstain(q: Question) -> Answer:
-    return Answer(q.text, messages()[q.lang]["abstain"], [], grounded=False, language=q.lang,
-                  intent=q.intent, outcome="abstain")
+def abstain(q: Question, near_miss: dict[str, Any] | None = None) -> Answer:
+    """A decline; for a known near miss (a ``luar`` document), with where to ask instead."""
+    text = messages()[q.lang]["abstain"]
+    pointer = (near_miss or {}).get("pointer_en" if q.lang == "en" else "pointer")
+    if pointer:
+        text = f"{messages()[q.lang]['near_miss']} {pointer}"
+    return Answer(q.text, text, [], grounded=False, language=q.lang, intent=q.intent,
+                  outcome="abstain")
 
 
 # --------------------------------------------------------------------------------------------

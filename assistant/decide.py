@@ -20,10 +20,14 @@ import numpy as np
 from assistant.calibration import Calibration
 from assistant.chunking import QUESTION_SECTIONS
 from assistant.retrieval import Hit, Retrieval, Retriever
-from assistant.text import split_sentences, tokens
-from assistant.understand import Question, answer_types, intent_meta
+from assistant.text import split_sentences, token_set, tokens
+from assistant.understand import Question, answer_types, intent_meta, lexicon
 
 RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
+OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, never quoted
+CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permission (train)
+NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
+ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
 OUTCOMES = ("article", "verdict", "explanation", "passages", "clarify", "abstain")
 
 
@@ -50,7 +54,13 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         return Decision("abstain", q, reason="no_evidence")
     chosen = _choose(q, found, retriever)
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
+    card = _ruled(q, card)
     feats = features(q, found, retriever, chosen, card)
+    if retriever.doc_meta(chosen).get("type") == OUT_OF_SCOPE_TYPE:
+        # A near miss the corpus names as such (pension age, the CPNS exam): decline, and
+        # say where the answer is.
+        return Decision("abstain", q, card=retriever.doc_meta(chosen), features=feats,
+                        reason="out_of_scope")
     scope = cal.in_scope(feats)
     if scope < cal.threshold("scope"):
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
@@ -97,10 +107,21 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
     the card's own limits point to another."""
     docs = _ranked_docs(found)
     assert found.similarity is not None
+    # A near miss (pension age, how to register for the KPPS) ranked first, or close behind
+    # the first for a question that neither asks permission nor names a civil servant.
+    for doc in docs[:2]:
+        if retriever.doc_meta(doc).get("type") != OUT_OF_SCOPE_TYPE:
+            continue
+        gap = (retriever.doc_similarity(docs[0], found.similarity)
+               - retriever.doc_similarity(doc, found.similarity))
+        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and q.intent != "permission"
+                              and not q.actors):
+            return doc
     # A retiree, honorary staff, TNI/Polri or a village head: their own card answers.
     if q.special_actors:
-        own = [d for d in retriever.doc_ids() if _applies_to(retriever.doc_meta(d),
-                                                               q.special_actors)]
+        own = [d for d in retriever.doc_ids()
+               if _applies_to(retriever.doc_meta(d), q.special_actors)
+               and not _excluded(q, retriever.doc_meta(d))]
         if own:
             return max(own, key=lambda d: retriever.doc_similarity(d, found.similarity))
     # "Apa saja sanksinya?", "lapor ke mana?", "bisa dipidana?": the card on that subject.
@@ -116,19 +137,49 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
                 return best
     top = docs[0]
     meta = retriever.doc_meta(top)
+    # A permission question is answered by a rule card: news and official texts ranked above
+    # it are its evidence, not its verdict.
+    if q.intent == "permission" and meta.get("type") != "aturan":
+        best = retriever.doc_similarity(top, found.similarity)
+        for doc in docs[1:5]:
+            other = retriever.doc_meta(doc)
+            close = best - retriever.doc_similarity(doc, found.similarity) <= CARD_MARGIN
+            if other.get("type") == "aturan" and other.get("verdict") and close:
+                top, meta = doc, other
+                break
     # An overview of a regulation answers questions about that regulation; for a question
     # about an action, a card with a verdict close behind it is the better evidence.
     if meta.get("topic") == "regulasi" and not q.names_regulation:
         for doc in docs[1:3]:
             if retriever.doc_meta(doc).get("verdict"):
                 return doc
-    # A card that says it does not cover what the question names yields to the next card.
-    if _excluded(q, meta):
+    # A card that does not cover what the question names, or is written for other actors
+    # (retirees, TNI/Polri) than the question's, yields to the next card.
+    if not _covers(q, meta):
         for doc in docs[1:4]:
             other = retriever.doc_meta(doc)
-            if other.get("type") == "aturan" and not _excluded(q, other):
+            if other.get("type") == "aturan" and _covers(q, other):
                 return doc
     return top
+
+
+def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
+    """A card without one verdict may hold ``rulings``, one per action (a village head may
+    vote but not campaign): the first whose phrases the question uses gives the verdict and
+    the summary."""
+    text = f" {q.query.lower()} "
+    for ruling in card.get("rulings") or []:
+        if any(_has_phrase(text, str(p), inflected=True) for p in ruling.get("when") or []):
+            fields = {k: v for k, v in ruling.items() if k != "when"}
+            return {**card, **fields}
+    return card
+
+
+def _has_phrase(text: str, phrase: str, inflected: bool = False) -> bool:
+    """Whether a text uses a phrase as whole words (``inflected``: with any ending, so
+    "kampanye" finds "kampanyenya")."""
+    end = r"\w*" if inflected else ""
+    return bool(re.search(rf"(?<![\w-]){re.escape(phrase.lower())}{end}(?![\w-])", text))
 
 
 def _names_covered(q: Question, retriever: Retriever, doc_id: str) -> int:
@@ -145,16 +196,31 @@ def _applies_to(card: dict[str, Any], actors: tuple[str, ...]) -> bool:
 def _excluded(q: Question, card: dict[str, Any]) -> bool:
     """Whether the question names something the card says it does not cover."""
     text = f" {q.query.lower()} "
-    for phrase in card.get("excludes") or []:
-        if re.search(rf"(?<![\w-]){re.escape(str(phrase).lower())}(?![\w-])", text):
-            return True
-    return False
+    return any(_has_phrase(text, str(p)) for p in card.get("excludes") or [])
+
+
+def _covers(q: Question, card: dict[str, Any]) -> bool:
+    return not _excluded(q, card) and (bool(q.special_actors) or not _special_only(card))
 
 
 def _eligible(q: Question, card: dict[str, Any]) -> bool:
+    """Whether a card's verdict may answer: it covers what the question names, and its
+    actor is the question's (a retirees' card never rules for serving PNS)."""
     if _excluded(q, card):
         return False
-    return not q.special_actors or _applies_to(card, q.special_actors)
+    if q.special_actors:
+        return _applies_to(card, q.special_actors)
+    return not _special_only(card)
+
+
+def _special_only(card: dict[str, Any]) -> bool:
+    """A card written only for actors whose rules differ (retirees, TNI/Polri, ...)."""
+    covered = card.get("applies_to") or []
+    special = {str(a).lower() for a in lexicon()["special_actors"]}
+    return bool(covered) and not any(
+        str(a).lower() in ASN_ACTORS for a in covered) and any(
+        str(a).lower() in special or str(a).lower() in {p for s in special for p in s.split("/")}
+        for a in covered)
 
 
 def _rivals(q: Question, found: Retrieval, retriever: Retriever, chosen: str
@@ -214,11 +280,12 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
     asked for (a date for "kapan", a number for "berapa"). Without ``semantic`` (a card's
     own short text) only the shared words count, which needs no model."""
     terms = set(q.terms)
-    weight = sum(retriever.idf.get(t, 1.0) for t in terms) or 1.0
     wanted = [answer_types()[name]["sentence"] for name in q.wants] if typed else []
     candidates: list[tuple[int, int, str]] = []
     doc_rank: dict[str, int] = {}
     for index, hit in enumerate(hits):
+        if hit.metadata.get("type") == OUT_OF_SCOPE_TYPE:
+            continue
         rank = doc_rank.setdefault(hit.doc_id, len(doc_rank))
         if rank >= 3 or str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
             continue  # ways of asking are matched, never quoted
@@ -232,10 +299,12 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
     else:
         cosine = np.zeros(len(candidates), dtype=np.float32)
     top_cos = float(cosine.max())
+    weights = _local_weights(terms, [c[2] for c in candidates], retriever.idf)
+    weight = sum(weights.values()) or 1.0
     scored = []
     for (index, pos, sentence), cos in zip(candidates, cosine, strict=True):
         rank = doc_rank[hits[index].doc_id]
-        shared = overlap(terms, sentence, retriever.idf) / weight
+        shared = overlap(terms, sentence, weights) / weight
         typed = 0.3 * any(p.search(sentence) for p in wanted)
         score = (SENTENCE_COSINE * (float(cos) - top_cos) + shared + typed
                  + 0.15 / (rank + 1) + 0.02 / (pos + 1))
@@ -251,6 +320,10 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
             continue  # the same sentence in an overlapping passage
         if cand[0] >= best[0][0] - SENTENCE_WINDOW and sum(len(c[3]) for c in chosen) < 400:
             chosen.append(cand)
+    if wanted and not any(p.search(c[3]) for c in chosen for p in wanted):
+        # A date was asked for: the best sentence holding one is quoted, whatever its rank.
+        typed_best = next(c for c in best if any(p.search(c[3]) for p in wanted))
+        chosen = [*chosen[: limit - 1], typed_best]
     chosen.sort(key=lambda c: (c[1], c[2]))  # reading order: by passage, then position
     out = []
     for _, index, _, sentence in chosen:
@@ -264,9 +337,22 @@ SENTENCE_COSINE = 2.0  # weight of a sentence's similarity gap to the best one (
 SENTENCE_WINDOW = 0.4  # sentences scoring this close to the best are quoted too (dev set)
 
 
+def _local_weights(terms: set[str], sentences: list[str], idf: dict[str, float]
+                   ) -> dict[str, float]:
+    """The question's words weighted by how rare they are in the corpus and among the
+    candidate sentences: a place name every sentence of the article repeats says little
+    about which sentence answers, the one word only a single sentence holds says much."""
+    df: dict[str, int] = dict.fromkeys(terms, 0)
+    for sentence in sentences:
+        for t in terms & token_set(sentence):
+            df[t] += 1
+    n = len(sentences)
+    return {t: idf.get(t, 1.0) * math.log1p(n / df[t]) / math.log1p(n) for t in terms if df[t]}
+
+
 def overlap(terms: set[str], text: str, idf: dict[str, float]) -> float:
     """How much of the question's (rare) vocabulary a text shares."""
-    return sum(idf.get(t, 1.0) for t in terms & set(tokens(text)))
+    return sum(idf.get(t, 1.0) for t in terms & token_set(text))
 
 
 # --------------------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def judge(item: dict[str, Any], answer: Any, decision: Any, found: Any, latency:
         "chosen": card.get("id") or (decision.evidence[0].doc_id if decision.evidence else ""),
         "chosen_verdict": card.get("verdict"), "confidence": answer.confidence,
         "reason": decision.reason, "features": decision.features, "latency": latency,
+        "near_miss": card.get("type") == "luar",
     }
 
 
@@ -180,14 +181,15 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
         return [r for r in rows if r["intent"] == "permission" and r["expected_verdict"]
                 and r["chosen_verdict"]]
 
-    train = data["train"]
+    # Questions a near-miss document already declines never reach the scope model.
+    train = [r for r in data["train"] if not r["near_miss"]]
     scope = fit_model([r["features"] for r in train if r["features"]],
                       [r["in_scope"] for r in train if r["features"]], SCOPE_FEATURES)
     fits = fit_rows(train)
     fit = fit_model([r["features"] for r in fits],
                     [r["chosen_verdict"] == r["expected_verdict"] for r in fits], FIT_FEATURES)
 
-    val = [r for r in data["validation"] if r["features"]]
+    val = [r for r in data["validation"] if r["features"] and not r["near_miss"]]
     p_scope = [scope.probability(r["features"]) for r in val]
     inside = [p for p, r in zip(p_scope, val, strict=True) if r["in_scope"]]
     # The highest threshold that abstains on at most max_false_abstention of in-scope items.

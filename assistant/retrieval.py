@@ -73,6 +73,9 @@ class Retriever:
             self._positions.setdefault(str(meta["doc_id"]), []).append(i)
         for found in self._positions.values():
             found.sort(key=lambda i: int(self.metas[i]["chunk_index"]))
+        # Only the chunks of official texts carry an article: a short list to scan.
+        self._articles = [(str(m["article"]), i) for i, m in enumerate(self.metas)
+                          if m.get("article")]
         self._doc_meta = {doc: json.loads(str(self.metas[found[0]].get("doc_meta") or "{}"))
                           for doc, found in self._positions.items()}
         if self.ids:
@@ -181,8 +184,7 @@ class Retriever:
     def by_article(self, label: str) -> list[Hit]:
         """Chunks of official texts whose article is ``label`` or lies inside it
         ("PP 94/2021 Pasal 5" holds "PP 94/2021 Pasal 5 huruf n angka 2")."""
-        found = [i for i, meta in enumerate(self.metas)
-                 if (a := str(meta.get("article") or "")) == label or a.startswith(label + " ")]
+        found = [i for a, i in self._articles if a == label or a.startswith(label + " ")]
         found.sort(key=lambda i: (self._doc(self.ids[i]), int(self.metas[i]["chunk_index"])))
         return [self._hit(i) for i in found]
 

@@ -156,6 +156,13 @@ def tokens(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in stop]
 
 
+@lru_cache(maxsize=50_000)
+def token_set(text: str) -> frozenset[str]:
+    """The tokens of a passage or sentence, cached: the same sentences are scored against
+    many questions."""
+    return frozenset(tokens(text))
+
+
 def detect_language(text: str) -> str:
     """'en' or 'id' from function words; Indonesian wins ties because most users write it."""
     ws = words(text)

@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Pak sekda mau maju pilbup. Kapan dia harus lepas status ASN-nya?", "fact"),
     ("Apakah aturan netralitas berlaku untuk PPPK?", "applicability"),
     ("Apa isi Pasal 14 PP 94 tahun 2021?", "article"),
+    ("Lantas, kenapa ASN dilarang berpolitik?", "reason"),
+    ("sy ASN emang knp klu saya like postingan capres", "permission"),
+    ("Can Indonesian civil servants join a political party?", "permission"),
+    ("Apakah kepala desa bisa ikut kampanye?", "permission"),
+    ("Dapatkah PNS menjadi pengurus partai?", "permission"),
+    ("Apa motif ASN berpihak ke salah satu calon?", "general"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -72,6 +78,56 @@ def test_a_date_question_gets_no_verdict(assistant: Assistant) -> None:
 def test_a_near_miss_is_declined(assistant: Assistant) -> None:
     answer = assistant.ask("Kapan cuti bersama Natal tahun 2025?")
     assert not answer.grounded and answer.verdict is None and answer.outcome == "abstain"
+
+
+def test_a_known_near_miss_is_declined_with_where_to_ask(assistant: Assistant) -> None:
+    answer = assistant.ask("Umur berapa guru PNS pensiun sekarang?")
+    assert answer.outcome == "abstain" and not answer.grounded and answer.verdict is None
+    assert "bkn.go.id" in answer.text
+    # ... while the neutrality question about retirees is still answered.
+    assert assistant.ask("Apakah pensiunan PNS boleh jadi timses?").grounded
+
+
+def test_a_card_for_other_actors_never_rules_for_a_serving_pns(settings) -> None:
+    """With no gate at all, the retirees' "Boleh." does not reach a serving PNS."""
+    bot = Assistant(settings, calibration=Calibration())
+    for text in ("KPU perbolehkan PNS berkampanye dalam pilkada?",
+                 "Bolehkah PNS yang tiga bulan lagi pensiun ikut kampanye calon bupati?"):
+        decision = bot.decide(bot.understand(text))
+        assert not (decision.outcome == "verdict"
+                    and decision.card.get("id") == "aturan-pensiunan-asn")
+
+
+@pytest.mark.parametrize(("question", "card", "verdict"), [
+    ("Kades boleh ikut kampanye caleg nggak?", "aturan-kepala-desa-perangkat-desa",
+     "tidak_boleh"),
+    ("Perangkat desa boleh nyoblos di pilkada?", "aturan-kepala-desa-perangkat-desa", "boleh"),
+    ("Polisi boleh nyoblos gak sih?", "aturan-tni-polri", "tidak_boleh"),
+    ("May police officers campaign for a presidential candidate?", "aturan-tni-polri",
+     "tidak_boleh"),
+])
+def test_a_card_with_rulings_rules_per_action(assistant: Assistant, question: str, card: str,
+                                              verdict: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.citations[0].doc_id == card and answer.verdict == verdict
+
+
+def test_joining_a_campaign_is_answered_no(assistant: Assistant) -> None:
+    """The plain question gets the plain rule, not the retirees' card or the grey area of
+    attending only to listen."""
+    answer = assistant.ask("Bolehkah ASN ikut kampanye?")
+    assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_a_police_officers_wife_is_not_answered_as_police(assistant: Assistant) -> None:
+    answer = assistant.ask("Istri polisi boleh nyoblos di pemilu?")
+    assert answer.citations and answer.citations[0].doc_id != "aturan-tni-polri"
+
+
+def test_a_who_question_on_news_quotes_the_sentence_with_the_name(assistant) -> None:
+    answer = assistant.ask("Siapa moderator webinar BKPSDM Langsa?")
+    assert answer.outcome == "passages" and "Eri Nurmansyah" in answer.text
 
 
 def test_a_retiree_question_is_answered_from_the_retiree_card(assistant: Assistant) -> None:
