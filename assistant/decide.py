@@ -206,21 +206,14 @@ def _covers(q: Question, card: dict[str, Any]) -> bool:
 def _eligible(q: Question, card: dict[str, Any]) -> bool:
     """Whether a card's verdict may answer: it covers what the question names, and its
     actor is the question's (a retirees' card never rules for serving PNS)."""
-    if _excluded(q, card):
-        return False
-    if q.special_actors:
-        return _applies_to(card, q.special_actors)
-    return not _special_only(card)
+    return _covers(q, card) and (not q.special_actors or _applies_to(card, q.special_actors))
 
 
 def _special_only(card: dict[str, Any]) -> bool:
     """A card written only for actors whose rules differ (retirees, TNI/Polri, ...)."""
     covered = card.get("applies_to") or []
-    special = {str(a).lower() for a in lexicon()["special_actors"]}
-    return bool(covered) and not any(
-        str(a).lower() in ASN_ACTORS for a in covered) and any(
-        str(a).lower() in special or str(a).lower() in {p for s in special for p in s.split("/")}
-        for a in covered)
+    return not any(str(a).lower() in ASN_ACTORS for a in covered) and _applies_to(
+        card, tuple(lexicon()["special_actors"]))
 
 
 def _rivals(q: Question, found: Retrieval, retriever: Retriever, chosen: str

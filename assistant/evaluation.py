@@ -20,6 +20,7 @@ import yaml
 from assistant.calibration import FIT_FEATURES, SCOPE_FEATURES, Calibration, fit_model
 from assistant.chat import Assistant
 from assistant.compose import compose
+from assistant.decide import OUT_OF_SCOPE_TYPE
 from assistant.text import squash
 
 OUT_OF_SCOPE = {"out_of_scope", "luar"}
@@ -92,7 +93,7 @@ def judge(item: dict[str, Any], answer: Any, decision: Any, found: Any, latency:
         "chosen": card.get("id") or (decision.evidence[0].doc_id if decision.evidence else ""),
         "chosen_verdict": card.get("verdict"), "confidence": answer.confidence,
         "reason": decision.reason, "features": decision.features, "latency": latency,
-        "near_miss": card.get("type") == "luar",
+        "near_miss": card.get("type") == OUT_OF_SCOPE_TYPE,
     }
 
 
