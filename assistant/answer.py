@@ -76,6 +76,7 @@ class Answer:
     sanction: Sanction | None = None
     confidence: float | None = None  # calibrated probability that the deciding rule fits
     alternatives: list[Alternative] = field(default_factory=list)
+    parts: list[Answer] = field(default_factory=list)  # one per action, when several differ
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

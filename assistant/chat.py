@@ -13,7 +13,7 @@ from typing import Any
 from assistant.answer import Answer, InvalidQuestion
 from assistant.calibration import Calibration
 from assistant.compose import compose, messages
-from assistant.decide import Decision, decide
+from assistant.decide import Decision, combine, decide
 from assistant.documents import load_corpus
 from assistant.embedding import Embedder
 from assistant.retrieval import Retriever
@@ -65,8 +65,14 @@ class Assistant:
         return understand(text, history)
 
     def decide(self, q: Question) -> Decision:
+        """The decision for the question; one about several actions is also decided part by
+        part, and answered so when different rules apply."""
         retriever = self.retriever
-        return decide(q, retriever.search(q), retriever, self.calibration)
+        whole = decide(q, retriever.search(q), retriever, self.calibration)
+        if not q.parts:
+            return whole
+        parts = [decide(p, retriever.search(p), retriever, self.calibration) for p in q.parts]
+        return combine(whole, parts)
 
     def ask(self, question: str, history: History | None = None) -> Answer:
         q = self.understand(question, history)

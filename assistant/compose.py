@@ -7,6 +7,7 @@ follow the question's language; quotes stay as written.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -41,6 +42,8 @@ def compose(d: Decision) -> Answer:
         return _passages(d)
     if d.outcome == "clarify":
         return _clarify(d)
+    if d.outcome == "parts":
+        return _parts(d)
     return _card(d)
 
 
@@ -169,6 +172,53 @@ def _rounded(x: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------------------------
+# Several actions, each with its own rule
+# --------------------------------------------------------------------------------------------
+
+
+def _parts(d: Decision) -> Answer:
+    """One line per action asked, with its verdict, its reason and its card and official
+    texts as numbered sources; the answer's verdict is the parts' shared verdict, or
+    ``bersyarat`` (it depends on the action) when they differ."""
+    q = d.question
+    msg = messages()[q.lang]
+    en = q.lang == "en"
+    citations: list[Citation] = []
+    numbers: dict[str, int] = {}
+    body = [msg["parts_intro"]]
+    basis: list[Basis] = []
+    answers = [_card(p) for p in d.parts]
+    for part, answer in zip(d.parts, answers, strict=True):
+        assert part.card_hit is not None
+        marks = []
+        for c in answer.citations:
+            if c.chunk_id not in numbers:
+                numbers[c.chunk_id] = len(citations) + 1
+                citations.append(replace(c, n=numbers[c.chunk_id]))
+            marks.append(f"[{numbers[c.chunk_id]}]")
+        renumber = {c.n: numbers[c.chunk_id] for c in answer.citations}
+        basis += [replace(b, citation=renumber.get(b.citation or 1)) for b in answer.basis
+                  if b.label not in {x.label for x in basis}]
+        card = part.card
+        summary = str(card.get("summary_en" if en else "summary", "")).strip()
+        verdict = _verdict_line(card, str(card.get("verdict")), q.lang)
+        asked = part.question.text.strip().rstrip("?").strip()
+        body.append(f"- {asked}? {verdict} {summary} {marks[0]}")
+        sanction = _sanction(card, en)
+        if sanction.text:
+            body.append(f"  {msg['sanction']} {sanction.text} {marks[0]}")
+    if d.reason == "some_parts_unanswered":
+        body.append(msg["parts_missing"])
+    body.append("")
+    body.append(f"{msg['basis']} {'; '.join(b.label for b in basis)}.")
+    verdicts = {a.verdict for a in answers}
+    verdict = verdicts.pop() if len(verdicts) == 1 else "bersyarat"
+    return Answer(q.text, _text(body, citations, q.lang), citations, grounded=True,
+                  verdict=verdict, language=q.lang, intent=q.intent, outcome="parts",
+                  basis=basis, confidence=_rounded(d.confidence), parts=answers)
+
+
+# --------------------------------------------------------------------------------------------
 # Clarify: two rules fit
 # --------------------------------------------------------------------------------------------
 
@@ -218,15 +268,19 @@ def _passages(d: Decision) -> Answer:
     msg = messages()[q.lang]
     citations: list[Citation] = []
     numbers: dict[str, int] = {}  # chunk id -> citation number, in order of first quote
-    quoted: list[str] = []
+    quoted: list[tuple[str, int]] = []  # (text, citation number); a passage's run is one
     for hit in d.evidence:
         if hit.chunk_id not in numbers:
             numbers[hit.chunk_id] = len(numbers) + 1
             citations.append(citation_for(numbers[hit.chunk_id], hit, hit.text))
         else:
             citations[numbers[hit.chunk_id] - 1].quote += " " + hit.text
-        quoted.append(f"{hit.text} [{numbers[hit.chunk_id]}]")
-    body = [msg["intro"], "", *quoted]
+        n = numbers[hit.chunk_id]
+        if quoted and quoted[-1][1] == n:
+            quoted[-1] = (f"{quoted[-1][0]} {hit.text}", n)
+        else:
+            quoted.append((hit.text, n))
+    body = [msg["intro"], "", *(f"{text} [{n}]" for text, n in quoted)]
     return Answer(q.text, _text(body, citations, q.lang), citations, grounded=True,
                   language=q.lang, intent=q.intent, outcome="passages",
                   confidence=_rounded(d.confidence))

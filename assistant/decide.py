@@ -1,11 +1,12 @@
 """Deciding what a question gets: an article's text, a verdict, an explanation, quoted
 passages, a question back (clarify), or nothing (abstain).
 
-A verdict is given only to a permission question, only from a rule card whose action is the
-question's (the card does not exclude what the question names, it applies to the question's
-actor) and only when the calibrated probability that the card fits clears the threshold
-chosen on the validation split (``calibration``). Every decision carries the features it
-was made on, so that the evaluation can log them and the calibration can be refitted.
+A verdict is given only to a question that asks for one (permission, scenario), only from
+a rule card whose action is the question's (the card does not exclude what the question
+names, it applies to the question's actor) and only when the calibrated probability that
+the card fits clears the threshold chosen on the validation split (``calibration``). Every
+decision carries the features it was made on, so that the evaluation can log them and the
+calibration can be refitted.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, neve
 CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permission (train)
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
 ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
-OUTCOMES = ("article", "verdict", "explanation", "passages", "clarify", "abstain")
+OUTCOMES = ("article", "verdict", "parts", "explanation", "passages", "clarify", "abstain")
 
 
 @dataclass
@@ -43,6 +44,23 @@ class Decision:
     confidence: float | None = None
     features: dict[str, float] = field(default_factory=dict)
     reason: str = ""  # why it abstains or asks back
+    parts: list[Decision] = field(default_factory=list)  # one verdict per action asked
+
+
+def combine(whole: Decision, parts: list[Decision]) -> Decision:
+    """A question about several actions ("Ndak boleh milih? Ndak boleh masuk parpol?") is
+    answered action by action when different cards rule on its parts; otherwise its own
+    decision stands. Parts that get no verdict are left to the whole answer's note."""
+    ruled: dict[str, Decision] = {}
+    for part in parts:
+        if part.outcome == "verdict":
+            ruled.setdefault(str(part.card.get("id")), part)
+    if len(ruled) < 2:
+        return whole
+    chosen = list(ruled.values())
+    return Decision("parts", whole.question, features=whole.features, parts=chosen,
+                    confidence=min(p.confidence or 0.0 for p in chosen),
+                    reason="" if len(chosen) == len(parts) else "some_parts_unanswered")
 
 
 def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration) -> Decision:
@@ -66,13 +84,18 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
     card_hit = retriever.best_chunk(chosen, found.similarity)
     if not card or (q.intent == "fact" and q.wants):
-        # News, official texts, and asked-for dates and numbers: quote the sentence.
-        return _passages(q, found, retriever, chosen, feats, scope)
+        # News, official texts, and asked-for dates and numbers: quote the sentence. A card
+        # whose rule holds no date ("kapan harus mundur?": once set as a candidate) still
+        # answers with its rule, unless the question names people or places it never
+        # mentions ("siapa capres 2029?").
+        quoted = _passages(q, found, retriever, chosen, feats, scope)
+        if quoted.outcome == "passages" or not card or feats["unknown_names"]:
+            return quoted
     support = _support(q, card, retriever)
     rule = [h for h in retriever.doc_hits(card_hit)
             if h.metadata.get("section") == RULE_SECTION] or [card_hit]
     quote = best_sentences(q, found, retriever, rule, limit=2, typed=False, semantic=False)
-    if q.intent == "permission" and card.get("verdict"):
+    if q.asks_verdict and card.get("verdict"):
         fit = cal.fits(feats)
         if fit >= cal.threshold("verdict") and _eligible(q, card):
             return Decision("verdict", q, card, card_hit, quote, support, confidence=fit,
@@ -114,7 +137,7 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
             continue
         gap = (retriever.doc_similarity(docs[0], found.similarity)
                - retriever.doc_similarity(doc, found.similarity))
-        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and q.intent != "permission"
+        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.asks_verdict
                               and not q.actors):
             return doc
     # A retiree, honorary staff, TNI/Polri or a village head: their own card answers.
@@ -139,7 +162,7 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
     meta = retriever.doc_meta(top)
     # A permission question is answered by a rule card: news and official texts ranked above
     # it are its evidence, not its verdict.
-    if q.intent == "permission" and meta.get("type") != "aturan":
+    if q.asks_verdict and meta.get("type") != "aturan":
         best = retriever.doc_similarity(top, found.similarity)
         for doc in docs[1:5]:
             other = retriever.doc_meta(doc)
@@ -150,8 +173,9 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
     # An overview of a regulation answers questions about that regulation; for a question
     # about an action, a card with a verdict close behind it is the better evidence.
     if meta.get("topic") == "regulasi" and not q.names_regulation:
-        for doc in docs[1:3]:
-            if retriever.doc_meta(doc).get("verdict"):
+        for doc in docs[1:4]:
+            other = retriever.doc_meta(doc)
+            if other.get("verdict") and _covers(q, other):
                 return doc
     # A card that does not cover what the question names, or is written for other actors
     # (retirees, TNI/Polri) than the question's, yields to the next card.
@@ -313,6 +337,13 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
             continue  # the same sentence in an overlapping passage
         if cand[0] >= best[0][0] - SENTENCE_WINDOW and sum(len(c[3]) for c in chosen) < 400:
             chosen.append(cand)
+    if semantic:
+        # News reports name the speaker in one sentence and give what was said in the next
+        # ("Menurut Ketua AWDI ...", then the point): the best sentence brings its successor.
+        lead = best[0]
+        nxt = next((c for c in scored if c[1] == lead[1] and c[2] == lead[2] + 1), None)
+        if nxt and all(nxt[3] != c[3] for c in chosen):
+            chosen = [*chosen[: limit - 1], nxt] if len(chosen) >= limit else [*chosen, nxt]
     if wanted and not any(p.search(c[3]) for c in chosen for p in wanted):
         # A date was asked for: the best sentence holding one is quoted, whatever its rank.
         typed_best = next(c for c in best if any(p.search(c[3]) for p in wanted))
@@ -386,7 +417,7 @@ def features(q: Question, found: Retrieval, retriever: Retriever, chosen: str,
         "excluded": float(_excluded(q, card)),
         "is_card": float(bool(card)),
         "has_verdict": float(bool(card.get("verdict"))),
-        "permission": float(q.intent == "permission"),
+        "permission": float(q.asks_verdict),
         "english": float(q.lang == "en"),
         "action_terms": float(min(len(q.action_terms), 8)),
         "follow_up": float(bool(q.follow_up)),

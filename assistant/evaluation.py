@@ -179,7 +179,7 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
             for s in ("train", "validation")}
 
     def fit_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if r["intent"] == "permission" and r["expected_verdict"]
+        return [r for r in rows if r["features"].get("permission") and r["expected_verdict"]
                 and r["chosen_verdict"]]
 
     # Questions a near-miss document already declines never reach the scope model.

@@ -43,6 +43,12 @@ class Question:
     previous: str = ""  # the previous question's query, for a follow-up
     names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
     wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
+    parts: tuple[Question, ...] = ()  # one per action, for a question about several
+
+    @property
+    def asks_verdict(self) -> bool:
+        """Whether the question may get a verdict (data/intents.yaml, ``verdict: true``)."""
+        return bool(intent_meta(self.intent).get("verdict"))
 
     @property
     def special_actors(self) -> tuple[str, ...]:
@@ -113,6 +119,18 @@ def lexicon() -> dict[str, Any]:
 
 
 def detect_intent(text: str) -> str:
+    """The intent of the first rule that matches; a question of several parts asks
+    permission when one of its parts does ("Apa harus cuti dulu? Kalau nggak, sanksinya
+    apa?" wants the verdict, and its sanction comes with it)."""
+    intent = _first_intent(text)
+    parts = [p for p in re.split(r"(?<=\?)\s+", text) if p.strip()]
+    several = len(parts) > 1 and not intent_meta(intent).get("verdict")
+    if several and any(_first_intent(p) == "permission" for p in parts):
+        return "permission"
+    return intent
+
+
+def _first_intent(text: str) -> str:
     for intent, patterns in intents()["order"]:
         if any(p.search(text) for p in patterns):
             return intent
@@ -124,10 +142,11 @@ def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
 
 
 def lexical_terms(text: str, lang: str) -> list[str]:
-    """BM25 tokens of a text: slang spelled as the documents spell it, and for English the
-    Indonesian words of the domain glossary too."""
+    """BM25 tokens of a text: slang also spelled as the documents spell it (the documents
+    use some of it too: "nyaleg", "timses"), and for English the Indonesian words of the
+    domain glossary too."""
     slang = lexicon()["slang"]
-    written = " ".join(slang.get(w, w) for w in words(text))
+    written = " ".join(f"{w} {slang[w]}" if w in slang else w for w in words(text))
     terms = tokens(written)
     if lang == "en":
         glossary = english_glossary()
@@ -179,7 +198,49 @@ def understand(text: str, history: History | None = None) -> Question:
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
     previous = _previous(history or [])
-    return _resolve(question, previous) if previous else question
+    if previous:
+        return _resolve(question, previous)
+    return replace(question, parts=_parts(question))
+
+
+# "... join a party or vote?" splits; "boleh atau tidak?" does not.
+_OR = re.compile(r"\s+(?:atau|ataukah|or)\s+(?!(?:tidak|nggak|gak|ga|enggak|ngga|bukan|belum|"
+                 r"not|no)\b)", re.I)
+
+
+def _parts(q: Question) -> tuple[Question, ...]:
+    """The sub-questions of a question that asks about several actions, each read in the
+    whole question's setting: "Ndak boleh milih? Ndak boleh masuk parpol?" asks two things,
+    and so does "Can civil servants join a party or vote?". A part must ask for a verdict
+    itself, except what follows an "or", which continues the part before it."""
+    if not q.asks_verdict or q.article:
+        return ()
+    pieces = [p for p in re.split(r"(?<=\?)\s+", q.text) if p.strip()]
+    continued = len(pieces) < 2
+    if continued:
+        # Only a short tail continues with another action ("... or vote?"); a longer one is
+        # more often a noun phrase ("suami atau istri yang nyaleg").
+        pieces = _OR.split(q.text)
+        if len(pieces) != 2 or len(words(pieces[1])) > 2:
+            return ()
+    if not 2 <= len(pieces) <= 4:
+        return ()
+    generic = lexicon()["generic"]
+    parts = []
+    for i, piece in enumerate(pieces):
+        own = understand(piece)
+        action = tuple(t for t in _action_terms(piece, q.lang) if t not in generic)
+        asks = own.asks_verdict or (continued and i > 0)
+        if not action or not asks:
+            continue
+        setting = [a for a in q.actors if not own.actors] + [
+            e for e in q.elections if not own.elections]
+        query = " ".join([piece, *setting])
+        parts.append(replace(
+            own, lang=q.lang, intent=own.intent if own.asks_verdict else q.intent,
+            query=query, terms=tuple(lexical_terms(query, q.lang)), action_terms=action,
+            actors=own.actors or q.actors, elections=own.elections or q.elections))
+    return tuple(parts) if len(parts) >= 2 else ()
 
 
 def _previous(history: History) -> Question | None:
@@ -206,8 +267,8 @@ def _resolve(q: Question, prev: Question) -> Question:
         # A new action in the old setting: "kalau jadi saksi partai?" after a KPPS question.
         setting = " ".join(_setting_words(prev))
         query = f"{lex['opener'].sub('', q.text).strip()} {setting}".strip()
-        if intent in ("general", "fact") and prev.intent == "permission":
-            intent = "permission"
+        if intent in ("general", "fact") and prev.asks_verdict:
+            intent = prev.intent
         kind = "action"
     elif q.actors and set(q.actors) != set(prev.actors):
         query, kind = f"{prev.query} {' '.join(q.actors)}", "actor"

@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Apakah kepala desa bisa ikut kampanye?", "permission"),
     ("Dapatkah PNS menjadi pengurus partai?", "permission"),
     ("Apa motif ASN berpihak ke salah satu calon?", "general"),
+    ("Bagaimana jika perangkat desa aktif menjadi caleg?", "scenario"),
+    ("What happens to a PPPK worker who signs up as a party member?", "scenario"),
+    ("Saya mau ikut penjaringan bakal calon. Apa harus cuti dulu? Kalau nggak, sanksinya apa?",
+     "permission"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -51,6 +55,22 @@ def test_actors_and_slang_are_read_once() -> None:
     assert {"tim", "sukses"} <= set(q.terms)  # "timses" is spelled as the documents spell it
     ppk = understand("What happens to a PPPK contract worker who joins a party?")
     assert "PPPK" in ppk.actors and "honorer" not in ppk.actors
+
+
+def test_what_follows_for_something_other_than_a_civil_servant_is_no_scenario() -> None:
+    q = understand("What happens to public trust when civil servants get dragged into politics?")
+    assert q.intent != "scenario" and not q.asks_verdict
+
+
+def test_a_question_about_several_actions_is_split_into_parts() -> None:
+    two = understand("Can civil servants join a political party or vote?")
+    assert [p.intent for p in two.parts] == ["permission", "permission"]
+    assert "vote" in two.parts[1].action_terms and "PNS" in two.parts[1].actors
+    three = understand("Netral itu batasannya apa? Ndak boleh milih? Ndak boleh jadi caleg?")
+    assert len(three.parts) == 2  # "batasannya apa?" asks no verdict
+    # "boleh atau tidak" and a noun phrase joined by "atau" are one question.
+    assert not understand("ASN boleh atau tidak ikut kampanye?").parts
+    assert not understand("Bolehkah ASN mendampingi suami atau istri yang nyaleg?").parts
 
 
 def test_follow_ups_are_resolved_against_the_previous_question() -> None:
@@ -73,6 +93,29 @@ def test_a_date_question_gets_no_verdict(assistant: Assistant) -> None:
     answer = assistant.ask("When is the 2024 general election vote?")
     assert answer.verdict is None and answer.intent == "fact"
     assert not answer.text.startswith(("Yes.", "No."))
+
+
+def test_a_scenario_question_gets_the_rule_and_its_verdict(assistant: Assistant) -> None:
+    answer = assistant.ask("Bagaimana jika perangkat desa aktif menjadi caleg?")
+    assert answer.intent == "scenario" and answer.verdict == "bersyarat"
+    assert answer.citations[0].doc_id == "aturan-kepala-desa-perangkat-desa"
+    assert "PKPU 10/2023 Pasal 12 ayat (1) huruf b" in [b.label for b in answer.basis]
+
+
+def test_several_actions_with_different_rules_are_answered_one_by_one(assistant) -> None:
+    answer = assistant.ask("Can civil servants join a political party or vote?")
+    assert answer.outcome == "parts" and answer.verdict == "bersyarat"
+    assert [p.verdict for p in answer.parts] == ["tidak_boleh", "boleh"]
+    cards = [c.doc_id for c in answer.citations if c.type == "aturan"]
+    assert cards == ["aturan-anggota-pengurus-partai", "aturan-memberikan-suara"]
+    assert "No." in answer.text and "Yes." in answer.text
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations if c.type == "aturan")
+
+
+def test_a_when_question_a_card_answers_without_a_date_gets_the_card(assistant) -> None:
+    answer = assistant.ask("Pak sekda kami mau maju pilbup. Kapan dia harus lepas status ASN?")
+    assert answer.outcome == "explanation" and answer.verdict is None
+    assert answer.citations[0].doc_id == "aturan-nyalon-kepala-daerah"
 
 
 def test_a_near_miss_is_declined(assistant: Assistant) -> None:
@@ -128,6 +171,13 @@ def test_a_police_officers_wife_is_not_answered_as_police(assistant: Assistant) 
 def test_a_who_question_on_news_quotes_the_sentence_with_the_name(assistant) -> None:
     answer = assistant.ask("Siapa moderator webinar BKPSDM Langsa?")
     assert answer.outcome == "passages" and "Eri Nurmansyah" in answer.text
+
+
+def test_a_news_answer_quotes_what_follows_the_speaker(assistant: Assistant) -> None:
+    """The sentence naming the speaker is quoted with the next one, which holds the point."""
+    answer = assistant.ask(
+        "Menurut Ketua AWDI Muba, apa bedanya Pilkada sekarang dengan sebelum ada media sosial?")
+    assert answer.outcome == "passages" and "tak mengenal batas ruang dan waktu" in answer.text
 
 
 def test_a_retiree_question_is_answered_from_the_retiree_card(assistant: Assistant) -> None:
