@@ -28,6 +28,7 @@ RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
 OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, never quoted
 CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permission (train)
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
+NEAR_MISS_LEAD = 0.01  # how far a near miss must lead the chosen document's meaning (train)
 ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
 OUTCOMES = ("article", "verdict", "parts", "explanation", "passages", "clarify", "abstain")
 
@@ -70,7 +71,7 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
             return Decision("article", q, evidence=units, confidence=1.0)
     if not found.hits or found.similarity is None:
         return Decision("abstain", q, reason="no_evidence")
-    chosen = _choose(q, found, retriever)
+    chosen = _closer_near_miss(q, found, retriever, _choose(q, found, retriever))
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
     card = _ruled(q, card)
     feats = features(q, found, retriever, chosen, card)
@@ -185,6 +186,22 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
             if other.get("type") == "aturan" and _covers(q, other):
                 return doc
     return top
+
+
+def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chosen: str) -> str:
+    """A near miss that the question's meaning is clearly closer to than to the chosen
+    document, wherever the word match ranked it ("is there a cap on donations to a party?"
+    is about campaign finance, not party membership); a permission question keeps its
+    card."""
+    assert found.similarity is not None
+    if q.asks_verdict:
+        return chosen
+    best = retriever.doc_similarity(chosen, found.similarity) + NEAR_MISS_LEAD
+    misses = [d for d in retriever.doc_ids()
+              if retriever.doc_meta(d).get("type") == OUT_OF_SCOPE_TYPE]
+    closer = [d for d in misses if retriever.doc_similarity(d, found.similarity) > best]
+    return max(closer, key=lambda d: retriever.doc_similarity(d, found.similarity),
+               default=chosen)
 
 
 def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
@@ -306,9 +323,14 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
         rank = doc_rank.setdefault(hit.doc_id, len(doc_rank))
         if rank >= 3 or str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
             continue  # ways of asking are matched, never quoted
-        for pos, sentence in enumerate(split_sentences(hit.text)):
+        pos = -1
+        for sentence in split_sentences(hit.text):
             if len(sentence) >= 25:
+                pos += 1
                 candidates.append((index, pos, sentence))
+            elif pos >= 0 and candidates[-1][0] == index:
+                # A fragment ("Selasa (16/10/2024).") belongs to the sentence before it.
+                candidates[-1] = (index, pos, f"{candidates[-1][2]} {sentence}")
     if not candidates or found.vector is None:
         return []
     if semantic:
@@ -327,7 +349,7 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
                  + 0.15 / (rank + 1) + 0.02 / (pos + 1))
         scored.append((score, index, pos, sentence))
     best = sorted(scored, key=lambda c: c[0], reverse=True)
-    if wanted and not any(p.search(c[3]) for c in best[:limit] for p in wanted):
+    if wanted and not any(p.search(c[3]) for c in best[:TYPED_DEPTH] for p in wanted):
         return []  # a date or a number was asked for and no good sentence holds one
     chosen = [best[0]]
     for cand in best[1:]:
@@ -344,10 +366,18 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
         nxt = next((c for c in scored if c[1] == lead[1] and c[2] == lead[2] + 1), None)
         if nxt and all(nxt[3] != c[3] for c in chosen):
             chosen = [*chosen[: limit - 1], nxt] if len(chosen) >= limit else [*chosen, nxt]
-    if wanted and not any(p.search(c[3]) for c in chosen for p in wanted):
-        # A date was asked for: the best sentence holding one is quoted, whatever its rank.
-        typed_best = next(c for c in best if any(p.search(c[3]) for p in wanted))
-        chosen = [*chosen[: limit - 1], typed_best]
+    for kind in wanted:
+        # A date was asked for: the best sentence holding one is quoted, whatever its rank
+        # (and for "kapan dan di mana", the best holding a place too).
+        if any(kind.search(c[3]) for c in chosen):
+            continue
+        typed_best = next((c for c in best if kind.search(c[3])), None)
+        if typed_best is None:
+            continue
+        plain = [c for c in chosen if not any(k.search(c[3]) for k in wanted)]
+        if len(chosen) >= limit and plain:
+            chosen.remove(plain[-1])
+        chosen.append(typed_best)
     chosen.sort(key=lambda c: (c[1], c[2]))  # reading order: by passage, then position
     out = []
     for _, index, _, sentence in chosen:
@@ -359,6 +389,7 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
 
 SENTENCE_COSINE = 2.0  # weight of a sentence's similarity gap to the best one (dev set)
 SENTENCE_WINDOW = 0.4  # sentences scoring this close to the best are quoted too (dev set)
+TYPED_DEPTH = 5  # how far down the ranking an asked-for date or number may be (dev set)
 
 
 def _local_weights(terms: set[str], sentences: list[str], idf: dict[str, float]
