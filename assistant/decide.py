@@ -83,6 +83,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     scope = cal.in_scope(feats)
     if scope < cal.threshold("scope"):
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
+    if q.wants and feats["unknown_names"]:
+        # "Siapa ASN Pemkot Malang yang ...?": a name, date or number about people or places
+        # no document mentions is not in the corpus, whatever sentence resembles it.
+        return Decision("abstain", q, features=feats, confidence=scope, reason="unknown_names")
     card_hit = retriever.best_chunk(chosen, found.similarity)
     if not card or (q.intent == "fact" and q.wants):
         # News, official texts, and asked-for dates and numbers: quote the sentence. A card
@@ -235,9 +239,14 @@ def _applies_to(card: dict[str, Any], actors: tuple[str, ...]) -> bool:
 
 
 def _excluded(q: Question, card: dict[str, Any]) -> bool:
-    """Whether the question names something the card says it does not cover."""
+    """Whether the question names something the card says it does not cover, or misses
+    what the card's situation needs (a card about a spouse who runs ``requires`` a spouse:
+    "boleh bantu caleg?" is not about one)."""
     text = f" {q.query.lower()} "
-    return any(_has_phrase(text, str(p)) for p in card.get("excludes") or [])
+    if any(_has_phrase(text, str(p)) for p in card.get("excludes") or []):
+        return True
+    needed = card.get("requires") or []
+    return bool(needed) and not any(_has_phrase(text, str(p), inflected=True) for p in needed)
 
 
 def _covers(q: Question, card: dict[str, Any]) -> bool:

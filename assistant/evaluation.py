@@ -3,7 +3,9 @@
 The question sets live in ``eval/`` and ``eval/splits.yaml`` says which file belongs to which
 split: ``train`` (the models are fitted on it), ``validation`` (thresholds are chosen on it)
 and ``test`` (reported, never used to choose anything). Each item has a ``question``, its
-``kind`` (permission, sanction, ..., news, out_of_scope), the ``verdict`` its source gives
+``kind`` (permission, sanction, ..., news, out_of_scope; ``news_elsewhere`` for a news
+question about an article the corpus does not hold, which passes when declined or answered
+with its facts and stays out of the abstention figures), the ``verdict`` its source gives
 (or none), ``facts`` a correct answer contains, optionally ``gold`` document ids and a
 ``history`` of earlier user turns. Nothing here is read by the answer path.
 """
@@ -25,6 +27,7 @@ from assistant.text import squash
 
 OUT_OF_SCOPE = {"out_of_scope", "luar"}
 NEWS = {"news", "berita"}
+ELSEWHERE = "news_elsewhere"  # about an article the corpus does not hold
 PERMISSIVE = {"boleh", "bersyarat"}
 
 
@@ -71,6 +74,8 @@ def judge(item: dict[str, Any], answer: Any, decision: Any, found: Any, latency:
     # questions' facts are wordings of their sources, reported as fact accuracy only).
     if not scope:
         passed = not answer.grounded
+    elif item.get("kind") == ELSEWHERE:
+        passed = not answer.grounded or (answer.verdict is None and facts_ok)
     elif expected:
         passed = answer.verdict == expected
     else:
@@ -94,6 +99,7 @@ def judge(item: dict[str, Any], answer: Any, decision: Any, found: Any, latency:
         "chosen_verdict": card.get("verdict"), "confidence": answer.confidence,
         "reason": decision.reason, "features": decision.features, "latency": latency,
         "near_miss": card.get("type") == OUT_OF_SCOPE_TYPE,
+        "elsewhere": item.get("kind") == ELSEWHERE,
     }
 
 
@@ -101,9 +107,11 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     def share(selected: list[dict[str, Any]], key: str) -> float:
         return sum(bool(r[key]) for r in selected) / len(selected) if selected else float("nan")
 
-    inside = [r for r in rows if r["in_scope"]]
+    # A question about an article the corpus lacks may be declined or answered: it counts
+    # for pass, not for the abstention figures.
+    inside = [r for r in rows if r["in_scope"] and not r["elsewhere"]]
     outside = [r for r in rows if not r["in_scope"]]
-    abstained = [r for r in rows if r["abstained"]]
+    abstained = [r for r in rows if r["abstained"] and not r["elsewhere"]]
     with_verdict = [r for r in rows if r["expected_verdict"]]
     ranked = [r for r in rows if r["has_gold"]]
     news = [r for r in inside if r["kind"] in NEWS and r["has_facts"]]
@@ -183,14 +191,15 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
                 and r["chosen_verdict"]]
 
     # Questions a near-miss document already declines never reach the scope model.
-    train = [r for r in data["train"] if not r["near_miss"]]
+    train = [r for r in data["train"] if not r["near_miss"] and not r["elsewhere"]]
     scope = fit_model([r["features"] for r in train if r["features"]],
                       [r["in_scope"] for r in train if r["features"]], SCOPE_FEATURES)
     fits = fit_rows(train)
     fit = fit_model([r["features"] for r in fits],
                     [r["chosen_verdict"] == r["expected_verdict"] for r in fits], FIT_FEATURES)
 
-    val = [r for r in data["validation"] if r["features"] and not r["near_miss"]]
+    val = [r for r in data["validation"]
+           if r["features"] and not r["near_miss"] and not r["elsewhere"]]
     p_scope = [scope.probability(r["features"]) for r in val]
     inside = [p for p, r in zip(p_scope, val, strict=True) if r["in_scope"]]
     # The highest threshold that abstains on at most max_false_abstention of in-scope items.

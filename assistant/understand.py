@@ -23,6 +23,7 @@ import yaml
 from assistant.text import detect_language, squash, stopwords, tokens, turn_text, words
 
 History = list[Any]  # [{"role": "user", "content": ...}, ...] or [(user, assistant), ...]
+MAX_TURNS = 4  # earlier user turns a follow-up may lean on (a long chat never recurses deeper)
 
 @dataclass(frozen=True)
 class Question:
@@ -245,7 +246,7 @@ def _parts(q: Question) -> tuple[Question, ...]:
 
 def _previous(history: History) -> Question | None:
     """The last user turn of the history, itself understood in its own history."""
-    turns = [t for t in _user_turns(history) if t.strip()]
+    turns = [t for t in _user_turns(history) if t.strip()][-MAX_TURNS:]
     if not turns:
         return None
     earlier = [{"role": "user", "content": t} for t in turns[:-1]]

@@ -7,13 +7,18 @@ the same input gives the same split.
 
     python eval/split.py eval/raw/realworld-a.yaml eval/raw/realworld-b.yaml
 
+A later batch is split on its own with ``--suffix``, which writes ``train-<suffix>.yaml``,
+``validation-<suffix>.yaml`` and ``test-<suffix>.yaml`` and leaves the earlier files alone:
+
+    python eval/split.py --suffix c eval/raw/realworld-c.yaml
+
 The collected files were removed after the split: the three split files hold every item.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import sys
 from pathlib import Path
 
 import yaml
@@ -22,7 +27,8 @@ OUT = Path(__file__).resolve().parent / "realworld"
 SPLITS = ("train", "validation", "test")
 
 
-def main(paths: list[str]) -> None:
+def main(paths: list[str], suffix: str = "") -> None:
+    """Deal the items of ``paths`` out to the splits; ``suffix`` names a later batch's files."""
     items = [item for p in paths for item in yaml.safe_load(Path(p).read_text("utf-8"))]
     by_kind: dict[str, list[dict]] = {}
     for item in items:
@@ -40,12 +46,21 @@ def main(paths: list[str]) -> None:
         head = (f"# Real-world questions, {split} split ({len(rows)} items), made by eval/split.py "
                 "from the questions collected\n# on 2026-11-24 from public pages (each with "
                 "its url). Do not edit answers to fit the assistant.\n")
+        if suffix:
+            head = (f"# Real-world questions, batch {suffix}, collected on 2026-11-24, {split} "
+                    f"split ({len(rows)} items),\n# made by eval/split.py from public pages (each "
+                    "with its url). Do not edit answers to fit the assistant.\n")
         if split == "test":
             head += "# TEST SPLIT: reported, never used to choose a threshold, weight or wording.\n"
         text = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False, width=100)
-        (OUT / f"{split}.yaml").write_text(head + text, encoding="utf-8")
+        name = f"{split}-{suffix}" if suffix else split
+        (OUT / f"{name}.yaml").write_text(head + text, encoding="utf-8")
         print(split, len(rows))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description="Split collected real-world questions.")
+    parser.add_argument("--suffix", default="", help="write train-SUFFIX.yaml etc. (a later batch)")
+    parser.add_argument("paths", nargs="*", help="collected question files (YAML lists)")
+    args = parser.parse_args()
+    main(args.paths, args.suffix)

@@ -67,3 +67,23 @@ def test_eval_prints_the_metrics(settings, assistant, tmp_path: Path) -> None:
     assert "train: 2 questions" in out.stdout and "pass 1.000   harmful 0" in out.stdout
     assert "news fact accuracy 1.000" in out.stdout and "hit@3 1.000" in out.stdout
     assert "abstention precision 1.000   recall 1.000" in out.stdout
+
+
+def test_a_question_on_an_article_the_corpus_lacks_passes_when_declined() -> None:
+    """It counts for pass but not for the abstention figures, either way it is answered."""
+    from types import SimpleNamespace
+
+    from assistant.evaluation import judge, metrics
+
+    item = {"id": "x", "question": "Siapa ASN yang dipanggil Bawaslu?", "kind": "news_elsewhere",
+            "facts": ["Budi"]}
+    declined = SimpleNamespace(text="Maaf ...", grounded=False, verdict=None, intent="fact",
+                               outcome="abstain", confidence=None)
+    wrong = SimpleNamespace(text="Kata Ani ...", grounded=True, verdict=None, intent="fact",
+                            outcome="passages", confidence=0.9)
+    decision = SimpleNamespace(card={}, evidence=[], reason="", features={})
+    rows = [judge(item, a, decision, None, 0.01) for a in (declined, wrong)]
+    assert [r["passed"] for r in rows] == [True, False]
+    figures = metrics(rows)
+    assert figures["false_abstention"] != figures["false_abstention"]  # nan: none counted
+    assert figures["pass"] == 0.5

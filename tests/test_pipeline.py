@@ -73,6 +73,12 @@ def test_a_question_about_several_actions_is_split_into_parts() -> None:
     assert not understand("Bolehkah ASN mendampingi suami atau istri yang nyaleg?").parts
 
 
+def test_a_long_conversation_is_read_from_its_last_turns_only() -> None:
+    history = [{"role": "user", "content": "Bolehkah saya like postingan calon bupati?"}] * 5000
+    q = understand("apa sanksinya?", history)
+    assert q.follow_up == "part" and "like" in q.query
+
+
 def test_follow_ups_are_resolved_against_the_previous_question() -> None:
     kpps = [{"role": "user", "content": "PNS boleh jadi petugas KPPS?"}]
     new_action = understand("kalau jadi saksi partai?", kpps)
@@ -116,6 +122,12 @@ def test_a_when_question_a_card_answers_without_a_date_gets_the_card(assistant) 
     answer = assistant.ask("Pak sekda kami mau maju pilbup. Kapan dia harus lepas status ASN?")
     assert answer.outcome == "explanation" and answer.verdict is None
     assert answer.citations[0].doc_id == "aturan-nyalon-kepala-daerah"
+
+
+def test_a_who_question_about_people_no_document_names_is_declined(assistant) -> None:
+    answer = assistant.ask("Siapa camat di Kabupaten Sleman yang dipanggil Bawaslu karena "
+                           "video dukungan ke calon?")
+    assert answer.outcome == "abstain" and not answer.grounded
 
 
 def test_a_near_miss_is_declined(assistant: Assistant) -> None:
