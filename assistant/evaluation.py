@@ -148,6 +148,9 @@ def run_eval(assistant: Assistant, root: Path, splits: list[str]) -> dict[str, A
 
 
 def format_report(result: dict[str, Any], show_rows: bool = True) -> str:
+    """The figures of each split, and the failing items of train and validation only: the
+    test split's items are not shown, so that reading a report never tunes anything to
+    them (the JSON output still holds every row)."""
     lines = []
     for split, data in result["splits"].items():
         m = data["metrics"]
@@ -162,7 +165,7 @@ def format_report(result: dict[str, Any], show_rows: bool = True) -> str:
             f"{m['fact_accuracy']:.3f}   hit@3 {m['hit@3']:.3f}   "
             f"latency median {m['latency_median_ms']:.1f} ms, p95 {m['latency_p95_ms']:.1f} ms",
         ]
-        if show_rows:
+        if show_rows and split != "test":
             for r in data["rows"]:
                 if not r["passed"]:
                     flag = "HARMFUL " if r["harmful"] else ""

@@ -87,3 +87,18 @@ def test_a_question_on_an_article_the_corpus_lacks_passes_when_declined() -> Non
     figures = metrics(rows)
     assert figures["false_abstention"] != figures["false_abstention"]  # nan: none counted
     assert figures["pass"] == 0.5
+
+
+def test_the_report_lists_failures_of_the_dev_splits_only() -> None:
+    from assistant.evaluation import format_report, metrics
+
+    row = {"id": "q1", "kind": "permission", "expected_verdict": "tidak_boleh",
+           "verdict": None, "outcome": "abstain", "chosen": "", "reason": "", "passed": False,
+           "harmful": False, "question": "Bolehkah ASN like?", "in_scope": True,
+           "abstained": True, "elsewhere": False, "unasked_verdict": False, "facts_ok": False,
+           "has_facts": False, "has_gold": False, "rank": None, "latency": 0.01}
+    result = {"splits": {s: {"metrics": metrics([row]), "rows": [row]}
+                         for s in ("validation", "test")}}
+    report = format_report(result)
+    assert report.count("fail q1") == 1
+    assert report.index("fail q1") < report.index("test:")
