@@ -83,9 +83,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     scope = cal.in_scope(feats)
     if scope < cal.threshold("scope"):
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
-    if q.wants and feats["unknown_names"]:
-        # "Siapa ASN Pemkot Malang yang ...?": a name, date or number about people or places
-        # no document mentions is not in the corpus, whatever sentence resembles it.
+    if (q.wants or q.intent == "reason") and feats["unknown_names"]:
+        # "Siapa ASN Pemkot Malang yang ...?", "Kenapa Kadis PU Benteng dipanggil?": a
+        # name, a date or a reason about people or places no document mentions is not in
+        # the corpus, whatever sentence resembles it.
         return Decision("abstain", q, features=feats, confidence=scope, reason="unknown_names")
     card_hit = retriever.best_chunk(chosen, found.similarity)
     if not card or (q.intent == "fact" and q.wants):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,8 +206,10 @@ class Retriever:
         return self._positions.get(doc_id, [])
 
     def unknown_names(self, q: Question) -> list[str]:
-        """The names a question uses that no passage mentions."""
-        return [name for name in q.names if not set(tokens(name)) <= self.vocab]
+        """The names a question uses that no passage mentions ("TNI-Polri" is two)."""
+        return [name for name in q.names
+                if not all(set(tokens(part)) <= self.vocab
+                           for part in re.split(r"[-/]", name) if part)]
 
     def _bm25(self, query_terms: tuple[str, ...]) -> np.ndarray:
         terms = [t for t in query_terms if t in self.vocab]

@@ -111,6 +111,7 @@ def lexicon() -> dict[str, Any]:
         "asking": frozenset(words(data["asking_words"]) + tokens(data["asking_words"])),
         "part": frozenset(tokens(data["part_words"])),
         "generic": frozenset(tokens(data["generic_words"])),
+        "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
     }
 
 
@@ -268,8 +269,8 @@ def _resolve(q: Question, prev: Question) -> Question:
         # A new action in the old setting: "kalau jadi saksi partai?" after a KPPS question.
         setting = " ".join(_setting_words(prev))
         query = f"{lex['opener'].sub('', q.text).strip()} {setting}".strip()
-        if intent in ("general", "fact") and prev.asks_verdict:
-            intent = prev.intent
+        if (intent == "general" or (intent == "fact" and not q.wants)) and prev.asks_verdict:
+            intent = prev.intent  # "berapa lama cutinya?" still asks a number
         kind = "action"
     elif q.actors and set(q.actors) != set(prev.actors):
         query, kind = f"{prev.query} {' '.join(q.actors)}", "actor"
@@ -289,8 +290,10 @@ def _resolve(q: Question, prev: Question) -> Question:
 
 
 def _setting_words(q: Question) -> list[str]:
-    """The previous question's actor and election as words, to carry into a follow-up."""
-    return [*q.actors, *q.elections]
+    """The previous question's actor, election and situation (a spouse who runs) as words,
+    to carry into a follow-up."""
+    situation = [m.lower() for m in lexicon()["situation"].findall(q.query)]
+    return [*q.actors, *q.elections, *dict.fromkeys(situation)]
 
 
 def _user_turns(history: History) -> list[str]:

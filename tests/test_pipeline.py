@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Dapatkah PNS menjadi pengurus partai?", "permission"),
     ("Apa motif ASN berpihak ke salah satu calon?", "general"),
     ("Bagaimana jika perangkat desa aktif menjadi caleg?", "scenario"),
+    ("Apakah Bawaslu bisa langsung menjatuhkan sanksi ke PNS?", "authority"),
+    ("Larangan ASN di media sosial itu apa saja?", "list"),
     ("What happens to a PPPK worker who signs up as a party member?", "scenario"),
     ("Saya mau ikut penjaringan bakal calon. Apa harus cuti dulu? Kalau nggak, sanksinya apa?",
      "permission"),
@@ -128,6 +130,37 @@ def test_a_who_question_about_people_no_document_names_is_declined(assistant) ->
     answer = assistant.ask("Siapa camat di Kabupaten Sleman yang dipanggil Bawaslu karena "
                            "video dukungan ke calon?")
     assert answer.outcome == "abstain" and not answer.grounded
+
+
+@pytest.mark.parametrize(("question", "card", "verdict"), [
+    ("Suami saya PNS, saya ibu rumah tangga bukan ASN, boleh jadi relawan caleg?",
+     "aturan-keluarga-asn-bukan-asn", "boleh"),
+    ("Kalau bikin status ajakan ke TPS tanpa sebut calon, aman nggak buat PNS?",
+     "aturan-unggahan-netral-pemilu", "bersyarat"),
+    # ... but a card's situation is required: helping a candidate is not running for office,
+    # and a post that backs a candidate is not a neutral post.
+    ("Boleh nggak PNS bantu-bantu caleg di kampungnya?", None, None),
+    ("PNS boleh posting foto calon bupati dengan nomor urutnya?", None, None),
+    ("Bolehkah guru PNS nonton kampanye akbar pas jam kerja?", None, None),
+])
+def test_a_card_answers_only_the_situation_it_describes(assistant: Assistant, question: str,
+                                                        card: str | None,
+                                                        verdict: str | None) -> None:
+    answer = assistant.ask(question)
+    if card:
+        assert answer.citations[0].doc_id == card and answer.verdict == verdict
+    else:
+        cited = answer.citations[0].doc_id if answer.citations else ""
+        assert not cited.startswith("aturan-nyal") and cited != "aturan-unggahan-netral-pemilu"
+        assert answer.verdict not in ("boleh", "bersyarat")
+
+
+def test_a_follow_up_keeps_the_situation_of_the_question_before(assistant) -> None:
+    history = [{"role": "user", "content": "Istri saya calon bupati, saya ASN. Boleh ikut "
+                                           "mendampingi?"}]
+    answer = assistant.ask("kalau foto bareng?", history=history)
+    assert answer.citations[0].doc_id == "aturan-foto-dengan-pasangan-calon"
+    assert answer.verdict == "bersyarat"
 
 
 def test_a_near_miss_is_declined(assistant: Assistant) -> None:
