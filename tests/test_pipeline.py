@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Bagaimana jika perangkat desa aktif menjadi caleg?", "scenario"),
     ("Apakah Bawaslu bisa langsung menjatuhkan sanksi ke PNS?", "authority"),
     ("Larangan ASN di media sosial itu apa saja?", "list"),
+    ("Bisakah melaporkan camat yang kampanye lewat WhatsApp?", "report"),
     ("What happens to a PPPK worker who signs up as a party member?", "scenario"),
     ("Saya mau ikut penjaringan bakal calon. Apa harus cuti dulu? Kalau nggak, sanksinya apa?",
      "permission"),
