@@ -103,7 +103,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     quote = best_sentences(q, found, retriever, rule, limit=2, typed=False, semantic=False)
     if q.asks_verdict and card.get("verdict"):
         fit = cal.fits(feats)
-        if fit >= cal.threshold("verdict") and _eligible(q, card):
+        # A verdict needs more certainty that the question is in scope than an explanation
+        # does: a verdict on a question outside it is a harmful answer.
+        sure = scope >= max(cal.threshold("verdict_scope"), cal.threshold("scope"))
+        if fit >= cal.threshold("verdict") and sure and _eligible(q, card):
             return Decision("verdict", q, card, card_hit, quote, support, confidence=fit,
                             features=feats)
         others = _rivals(q, found, retriever, chosen)

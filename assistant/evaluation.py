@@ -223,7 +223,20 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
     harmful = [p for p, r in zip(p_fit, val_fit, strict=True)
                if r["expected_verdict"] == "tidak_boleh" and r["chosen_verdict"] in PERMISSIVE]
     t_fit = min(max(harmful, default=0.0) + 1e-6, 0.99)
-    cal = Calibration(scope, fit, {"scope": round(t_scope, 6), "verdict": round(t_fit, 6)}, {
+    # The scope a verdict needs: above every validation out-of-scope question that would get
+    # one, unless that would take the verdict from more than a tenth of the in-scope
+    # questions that get the right one.
+    asked = [(scope.probability(r["features"]), r) for r in data["validation"]
+             if r["features"].get("permission") and r["chosen_verdict"] and not r["elsewhere"]]
+    wrong = [p for p, r in asked if not r["in_scope"]]
+    right = [p for p, r in asked if r["in_scope"] and r["chosen_verdict"] == r["expected_verdict"]]
+    t_verdict_scope = t_scope
+    if wrong:
+        candidate = min(max(wrong) + 1e-6, 0.99)
+        if sum(p < candidate for p in right) <= 0.1 * len(right):
+            t_verdict_scope = max(t_scope, candidate)
+    cal = Calibration(scope, fit, {"scope": round(t_scope, 6), "verdict": round(t_fit, 6),
+                                   "verdict_scope": round(t_verdict_scope, 6)}, {
         "train": [str(p) for p in split_files(root, "train")],
         "validation": [str(p) for p in split_files(root, "validation")],
         "train_items": len(train), "fit_items": len(fits),
@@ -231,5 +244,7 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
         "max_false_abstention": max_false_abstention,
     })
     report = {"scope_threshold": t_scope, "verdict_threshold": t_fit,
+              "verdict_scope_threshold": t_verdict_scope,
+              "validation_out_of_scope_verdict_scores": wrong,
               "validation_harmful_scores": harmful}
     return cal, report

@@ -313,3 +313,13 @@ def test_every_cited_article_of_an_extracted_law_is_in_the_corpus() -> None:
                     u == label or u.startswith(label + " ") for u in units[law]):
                 missing.add(label)
     assert missing == NOT_YET_EXTRACTED
+
+
+def test_a_verdict_needs_the_verdict_scope_threshold(settings) -> None:
+    """Below the scope a verdict needs (chosen on validation), the card explains instead."""
+    strict = Calibration.load()
+    strict.thresholds = {**strict.thresholds, "verdict_scope": 0.999999}
+    bot = Assistant(settings, calibration=strict)
+    answer = bot.ask("Bolehkah ASN ikut kampanye?")
+    assert answer.grounded and answer.verdict is None
+    assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
