@@ -35,7 +35,7 @@ def superseded() -> dict[str, str]:
 def compose(d: Decision) -> Answer:
     q = d.question
     if d.outcome == "abstain":
-        return abstain(q, d.card)
+        return abstain(q, d.card, d.reason)
     if d.outcome == "article":
         return _article(d)
     if d.outcome == "passages":
@@ -47,9 +47,13 @@ def compose(d: Decision) -> Answer:
     return _card(d)
 
 
-def abstain(q: Question, near_miss: dict[str, Any] | None = None) -> Answer:
-    """A decline; for a known near miss (a ``luar`` document), with where to ask instead."""
+def abstain(q: Question, near_miss: dict[str, Any] | None = None, reason: str = ""
+            ) -> Answer:
+    """A decline; for a known near miss (a ``luar`` document), with where to ask instead;
+    for a question about people the ASN rules do not bind, saying so."""
     text = messages()[q.lang]["abstain"]
+    if reason == "other_actor":
+        text = messages()[q.lang]["other_actor"].format(who=", ".join(q.others))
     pointer = (near_miss or {}).get("pointer_en" if q.lang == "en" else "pointer")
     if pointer:
         text = f"{messages()[q.lang]['near_miss']} {pointer}"

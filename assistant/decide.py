@@ -71,6 +71,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
             return Decision("article", q, evidence=units, confidence=1.0)
     if not found.hits or found.similarity is None:
         return Decision("abstain", q, reason="no_evidence")
+    if q.others and not q.actors:
+        # "Bolehkah mahasiswa ikut kampanye?", "Bolehkah paslon bagi sembako?": the rules
+        # here bind civil servants, not them.
+        return Decision("abstain", q, reason="other_actor")
     chosen = _closer_near_miss(q, found, retriever, _choose(q, found, retriever))
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
     card = _ruled(q, card)

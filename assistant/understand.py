@@ -43,6 +43,7 @@ class Question:
     follow_up: str = ""  # "" | "action" (new action) | "part" (asks for a part) | "actor"
     previous: str = ""  # the previous question's query, for a follow-up
     names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
+    others: tuple[str, ...] = ()  # people the ASN rules do not bind (mahasiswa, a paslon)
     wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
     parts: tuple[Question, ...] = ()  # one per action, for a question about several
 
@@ -112,6 +113,12 @@ def lexicon() -> dict[str, Any]:
         "part": frozenset(tokens(data["part_words"])),
         "generic": frozenset(tokens(data["generic_words"])),
         "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
+        "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
+        "subjects": re.compile(
+            r"^\W*(?:(?:bolehkah|apakah|apa|boleh|dapatkah|bisakah|can|may|should|is it (?:ok|"
+            r"okay|allowed|legal) for|are)\s+)?(?:seorang\s+|para\s+|a\s+|the\s+)?(?:"
+            + "|".join(sorted(map(esc, data["subject_actors"]), key=len, reverse=True))
+            + r")\b", re.I),
     }
 
 
@@ -166,6 +173,16 @@ def _action_terms(text: str, lang: str) -> list[str]:
     return [t for t in lexical_terms(stripped, lang) if t not in skip and not t.isdigit()]
 
 
+def _others(text: str) -> tuple[str, ...]:
+    """The people the question is about whom the ASN rules do not bind (data/lexicon.yaml)."""
+    lex = lexicon()
+    found = [m.lower() for m in lex["others"].findall(text)]
+    subject = lex["subjects"].match(text)
+    if subject:
+        found.append(subject.group(0).split()[-1].lower())
+    return tuple(dict.fromkeys(found))
+
+
 def _names(text: str, lang: str) -> tuple[str, ...]:
     """Capitalised words after the first (for English only acronyms): the names a question
     uses, which the corpus may never mention (a Polri, an SSCASN)."""
@@ -197,6 +214,7 @@ def understand(text: str, history: History | None = None) -> Question:
         actors=actors, elections=elections, domain_terms=len(lex["domain"].findall(text)),
         article=article_reference(text), names_regulation=mentions_regulation(text),
         names=_names(text, lang),
+        others=_others(text),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
     previous = _previous(history or [])

@@ -323,3 +323,31 @@ def test_a_verdict_needs_the_verdict_scope_threshold(settings) -> None:
     answer = bot.ask("Bolehkah ASN ikut kampanye?")
     assert answer.grounded and answer.verdict is None
     assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
+
+
+@pytest.mark.parametrize("question", [
+    "Bolehkah mahasiswa jadi relawan capres?",
+    "Paslon boleh bagi-bagi sembako waktu kampanye?",
+    "May journalists run as legislative candidates?",
+])
+def test_a_question_about_people_the_asn_rules_do_not_bind_is_declined(assistant, question
+                                                                       ) -> None:
+    answer = assistant.ask(question)
+    assert answer.outcome == "abstain" and answer.verdict is None
+    assert "ASN" in answer.text
+
+
+def test_a_question_that_names_a_civil_servant_is_still_answered(assistant) -> None:
+    answer = assistant.ask("Bolehkah ASN foto bareng caleg?")
+    assert answer.verdict == "tidak_boleh"
+
+
+@pytest.mark.parametrize(("question", "card"), [
+    ("Bolehkah ASN maju pilkada tanpa mengundurkan diri?", "aturan-nyalon-kepala-daerah"),
+    ("Suami saya nyaleg, saya PNS, boleh jadi juru kampanye dan naik panggung?",
+     "aturan-pasangan-keluarga-jadi-calon"),
+])
+def test_a_condition_the_question_says_is_unmet_gives_no(assistant, question: str,
+                                                        card: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.citations[0].doc_id == card and answer.verdict == "tidak_boleh"
