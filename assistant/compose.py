@@ -201,8 +201,9 @@ def _parts(d: Decision) -> Answer:
                 citations.append(replace(c, n=numbers[c.chunk_id]))
             marks.append(f"[{numbers[c.chunk_id]}]")
         renumber = {c.n: numbers[c.chunk_id] for c in answer.citations}
+        named = {x.label for x in basis}
         basis += [replace(b, citation=renumber.get(b.citation or 1)) for b in answer.basis
-                  if b.label not in {x.label for x in basis}]
+                  if b.label not in named]
         card = part.card
         summary = str(card.get("summary_en" if en else "summary", "")).strip()
         verdict = _verdict_line(card, str(card.get("verdict")), q.lang)

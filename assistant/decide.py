@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -96,10 +97,9 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     if not card or (q.intent == "fact" and q.wants):
         # News, official texts, and asked-for dates and numbers: quote the sentence. A card
         # whose rule holds no date ("kapan harus mundur?": once set as a candidate) still
-        # answers with its rule, unless the question names people or places it never
-        # mentions ("siapa capres 2029?").
+        # answers with its rule (a question naming unknown people was declined above).
         quoted = _passages(q, found, retriever, chosen, feats, scope)
-        if quoted.outcome == "passages" or not card or feats["unknown_names"]:
+        if quoted.outcome == "passages" or not card:
             return quoted
     support = _support(q, card, retriever)
     rule = [h for h in retriever.doc_hits(card_hit)
@@ -222,17 +222,27 @@ def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
     the summary."""
     text = f" {q.query.lower()} "
     for ruling in card.get("rulings") or []:
-        if any(_has_phrase(text, str(p), inflected=True) for p in ruling.get("when") or []):
+        if _uses_any(text, ruling.get("when") or [], inflected=True):
             fields = {k: v for k, v in ruling.items() if k != "when"}
             return {**card, **fields}
     return card
 
 
-def _has_phrase(text: str, phrase: str, inflected: bool = False) -> bool:
-    """Whether a text uses a phrase as whole words (``inflected``: with any ending, so
-    "kampanye" finds "kampanyenya")."""
+def _uses_any(text: str, phrases: list[Any], inflected: bool = False) -> bool:
+    """Whether a text uses any of the phrases as whole words (``inflected``: with any
+    ending, so "kampanye" finds "kampanyenya")."""
+    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), inflected)
+    return bool(pattern and pattern.search(text))
+
+
+@lru_cache(maxsize=1024)
+def _phrase_regex(phrases: tuple[str, ...], inflected: bool) -> re.Pattern[str] | None:
+    """One pattern per card field, compiled once rather than per phrase per question."""
+    if not phrases:
+        return None
     end = r"\w*" if inflected else ""
-    return bool(re.search(rf"(?<![\w-]){re.escape(phrase.lower())}{end}(?![\w-])", text))
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives}){end}(?![\w-])")
 
 
 def _names_covered(q: Question, retriever: Retriever, doc_id: str) -> int:
@@ -251,10 +261,10 @@ def _excluded(q: Question, card: dict[str, Any]) -> bool:
     what the card's situation needs (a card about a spouse who runs ``requires`` a spouse:
     "boleh bantu caleg?" is not about one)."""
     text = f" {q.query.lower()} "
-    if any(_has_phrase(text, str(p)) for p in card.get("excludes") or []):
+    if _uses_any(text, card.get("excludes") or []):
         return True
     needed = card.get("requires") or []
-    return bool(needed) and not any(_has_phrase(text, str(p), inflected=True) for p in needed)
+    return bool(needed) and not _uses_any(text, needed, inflected=True)
 
 
 def _covers(q: Question, card: dict[str, Any]) -> bool:

@@ -116,7 +116,7 @@ def lexicon() -> dict[str, Any]:
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
         "subjects": re.compile(
             r"^\W*(?:(?:bolehkah|apakah|apa|boleh|dapatkah|bisakah|can|may|should|is it (?:ok|"
-            r"okay|allowed|legal) for|are)\s+)?(?:seorang\s+|para\s+|a\s+|the\s+)?(?:"
+            r"okay|allowed|legal) for|are)\s+)?(?:seorang\s+|para\s+|a\s+|the\s+)?(?P<who>"
             + "|".join(sorted(map(esc, data["subject_actors"]), key=len, reverse=True))
             + r")\b", re.I),
     }
@@ -132,11 +132,16 @@ def detect_intent(text: str) -> str:
     permission when one of its parts does ("Apa harus cuti dulu? Kalau nggak, sanksinya
     apa?" wants the verdict, and its sanction comes with it)."""
     intent = _first_intent(text)
-    parts = [p for p in re.split(r"(?<=\?)\s+", text) if p.strip()]
+    parts = _asked(text)
     several = len(parts) > 1 and not intent_meta(intent).get("verdict")
     if several and any(_first_intent(p) == "permission" for p in parts):
         return "permission"
     return intent
+
+
+def _asked(text: str) -> list[str]:
+    """The questions a text asks, split after each "?"."""
+    return [p for p in re.split(r"(?<=\?)\s+", text) if p.strip()]
 
 
 def _first_intent(text: str) -> str:
@@ -179,7 +184,7 @@ def _others(text: str) -> tuple[str, ...]:
     found = [m.lower() for m in lex["others"].findall(text)]
     subject = lex["subjects"].match(text)
     if subject:
-        found.append(subject.group(0).split()[-1].lower())
+        found.append(subject.group("who").lower())
     return tuple(dict.fromkeys(found))
 
 
@@ -199,28 +204,33 @@ def _names(text: str, lang: str) -> tuple[str, ...]:
 
 def understand(text: str, history: History | None = None) -> Question:
     """The question read once, with a follow-up resolved against the previous user turn."""
-    text = squash(text or "")
+    question = _read(squash(text or ""))
+    previous = _previous(history or [])
+    if previous:
+        return _resolve(question, previous)
+    return replace(question, parts=_parts(question))
+
+
+def _read(text: str) -> Question:
+    """One text read on its own: no history, no sub-questions."""
     lang = detect_language(text)
     lex = lexicon()
-    intent = "article" if article_reference(text) else detect_intent(text)
+    article = article_reference(text)
+    intent = "article" if article else detect_intent(text)
     actors = _found(lex["actors"], text)
     hidden = {a for named in actors for a in lex["overrides"].get(named, ())}
     actors = tuple(a for a in actors if a not in hidden)
     elections = _found(lex["elections"], text)
     action = _action_terms(text, lang)
-    question = Question(
+    return Question(
         text=text, lang=lang, intent=intent, query=text,
         terms=tuple(lexical_terms(text, lang)), action_terms=tuple(action),
         actors=actors, elections=elections, domain_terms=len(lex["domain"].findall(text)),
-        article=article_reference(text), names_regulation=mentions_regulation(text),
+        article=article, names_regulation=mentions_regulation(text),
         names=_names(text, lang),
         others=_others(text),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
-    previous = _previous(history or [])
-    if previous:
-        return _resolve(question, previous)
-    return replace(question, parts=_parts(question))
 
 
 # "... join a party or vote?" splits; "boleh atau tidak?" does not.
@@ -235,7 +245,7 @@ def _parts(q: Question) -> tuple[Question, ...]:
     itself, except what follows an "or", which continues the part before it."""
     if not q.asks_verdict or q.article:
         return ()
-    pieces = [p for p in re.split(r"(?<=\?)\s+", q.text) if p.strip()]
+    pieces = _asked(q.text)
     continued = len(pieces) < 2
     if continued:
         # Only a short tail continues with another action ("... or vote?"); a longer one is
@@ -248,7 +258,7 @@ def _parts(q: Question) -> tuple[Question, ...]:
     generic = lexicon()["generic"]
     parts = []
     for i, piece in enumerate(pieces):
-        own = understand(piece)
+        own = _read(piece)
         action = tuple(t for t in _action_terms(piece, q.lang) if t not in generic)
         asks = own.asks_verdict or (continued and i > 0)
         if not action or not asks:
