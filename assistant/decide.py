@@ -144,14 +144,24 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
     docs = _ranked_docs(found)
     assert found.similarity is not None
     # A near miss (pension age, how to register for the KPPS) ranked first, or close behind
-    # the first for a question that neither asks permission nor names a civil servant.
+    # the first for a question that names no civil servant and does not ask permission for
+    # the asker. A permission question about a civil servant keeps a card that is clearly
+    # closer in meaning ("bolehkah dosen ASN ikut kampanye di kampus?").
+    about_asn = q.asks_verdict and bool(q.actors or q.personal)
+    sims = {d: retriever.doc_similarity(d, found.similarity) for d in docs[:4]}
     for doc in docs[:2]:
         if retriever.doc_meta(doc).get("type") != OUT_OF_SCOPE_TYPE:
             continue
-        gap = (retriever.doc_similarity(docs[0], found.similarity)
-               - retriever.doc_similarity(doc, found.similarity))
-        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.asks_verdict
-                              and not q.actors):
+        binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
+        if about_asn and (binds or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
+                                       for d in docs[:4] if _is_card(retriever, d))):
+            break
+        gap = sims[docs[0]] - sims[doc]
+        # Permission asked for nobody in particular may be about the rules of the people a
+        # near miss binds ("bolehkah kampanye di sekolah?": the campaigners').
+        others_rules = not q.asks_verdict or binds
+        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.actors and not about_asn
+                              and others_rules):
             return doc
     # A retiree, honorary staff, TNI/Polri or a village head: their own card answers.
     if q.special_actors:
@@ -203,10 +213,11 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
 def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chosen: str) -> str:
     """A near miss that the question's meaning is clearly closer to than to the chosen
     document, wherever the word match ranked it ("is there a cap on donations to a party?"
-    is about campaign finance, not party membership); a permission question keeps its
-    card."""
+    is about campaign finance, not party membership). A permission question keeps its card
+    when it is about a civil servant, named or the asker; one that names nobody ("bolehkah
+    kampanye di sekolah?") may be about the campaigners' own rules."""
     assert found.similarity is not None
-    if q.asks_verdict:
+    if q.asks_verdict and (q.actors or q.personal):
         return chosen
     best = retriever.doc_similarity(chosen, found.similarity) + NEAR_MISS_LEAD
     misses = [d for d in retriever.doc_ids()

@@ -44,6 +44,7 @@ class Question:
     previous: str = ""  # the previous question's query, for a follow-up
     names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
     others: tuple[str, ...] = ()  # people the ASN rules do not bind (mahasiswa, a paslon)
+    personal: bool = False  # the asker speaks of themselves ("saya", "my"): an ASN, here
     wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
     parts: tuple[Question, ...] = ()  # one per action, for a question about several
 
@@ -114,6 +115,7 @@ def lexicon() -> dict[str, Any]:
         "generic": frozenset(tokens(data["generic_words"])),
         "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
+        "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
         "subjects": re.compile(
             r"^\W*(?:(?:bolehkah|apakah|apa|boleh|dapatkah|bisakah|can|may|should|is it (?:ok|"
             r"okay|allowed|legal) for|are)\s+)?(?:seorang\s+|para\s+|a\s+|the\s+)?(?P<who>"
@@ -229,6 +231,7 @@ def _read(text: str) -> Question:
         article=article, names_regulation=mentions_regulation(text),
         names=_names(text, lang),
         others=_others(text),
+        personal=bool(lex["self"].search(text)),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
 
@@ -313,6 +316,7 @@ def _resolve(q: Question, prev: Question) -> Question:
         actors=actors, elections=elections,
         domain_terms=q.domain_terms + prev.domain_terms,
         names_regulation=q.names_regulation or prev.names_regulation,
+        personal=q.personal or prev.personal,
         follow_up=kind, previous=prev.query,
     )
 

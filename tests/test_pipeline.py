@@ -351,3 +351,25 @@ def test_a_condition_the_question_says_is_unmet_gives_no(assistant, question: st
                                                         card: str) -> None:
     answer = assistant.ask(question)
     assert answer.citations[0].doc_id == card and answer.verdict == "tidak_boleh"
+
+
+@pytest.mark.parametrize("question", [
+    "Bolehkah kampanye di masjid?",
+    "Spanduk caleg boleh dipasang di tiang listrik?",
+])
+def test_permission_for_nobody_in_particular_may_be_the_campaigners_rules(assistant,
+                                                                         question) -> None:
+    """Where a campaign may be held binds the campaigners: declined with where to ask."""
+    answer = assistant.ask(question)
+    assert answer.outcome == "abstain" and answer.verdict is None
+    assert "Bawaslu" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Bolehkah saya ikut kampanye di masjid?",
+    "Apakah PNS boleh kampanye di sekolah?",
+])
+def test_the_same_action_asked_for_a_civil_servant_gets_the_rule(assistant, question) -> None:
+    answer = assistant.ask(question)
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
