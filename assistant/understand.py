@@ -117,8 +117,8 @@ def lexicon() -> dict[str, Any]:
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
         "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
         "subjects": re.compile(
-            r"^\W*(?:(?:bolehkah|apakah|apa|boleh|dapatkah|bisakah|can|may|should|is it (?:ok|"
-            r"okay|allowed|legal) for|are)\s+)?(?:seorang\s+|para\s+|a\s+|the\s+)?(?P<who>"
+            r"^\W*(?:(?:" + "|".join(data["subject_openers"]) + r")\s+)?"
+            r"(?:seorang\s+|para\s+|sang\s+|a\s+|an\s+|the\s+)?(?P<who>"
             + "|".join(sorted(map(esc, data["subject_actors"]), key=len, reverse=True))
             + r")\b", re.I),
     }

@@ -329,6 +329,8 @@ def test_a_verdict_needs_the_verdict_scope_threshold(settings) -> None:
     "Bolehkah mahasiswa jadi relawan capres?",
     "Paslon boleh bagi-bagi sembako waktu kampanye?",
     "May journalists run as legislative candidates?",
+    "What should presidential candidates avoid in their debates?",
+    "Is it acceptable for an incumbent to skip campaign leave?",
 ])
 def test_a_question_about_people_the_asn_rules_do_not_bind_is_declined(assistant, question
                                                                        ) -> None:
