@@ -162,7 +162,10 @@ def lexical_terms(text: str, lang: str) -> list[str]:
     use some of it too: "nyaleg", "timses"), and for English the Indonesian words of the
     domain glossary too."""
     slang = lexicon()["slang"]
-    written = " ".join(f"{w} {slang[w]}" if w in slang else w for w in words(text))
+    # A short form of a function word ("yg", "jg", "sy") is one too, and is dropped.
+    written = " ".join(
+        (f"{w} {slang[w]}" if tokens(slang[w]) else "") if w in slang else w
+        for w in words(text))
     terms = tokens(written)
     if lang == "en":
         glossary = english_glossary()
@@ -177,6 +180,9 @@ def _action_terms(text: str, lang: str) -> list[str]:
     for pattern in lex["actors"].values():
         stripped = pattern.sub(" ", stripped)
     skip = lex["asking"] | lex["actor_words"] | lex["part"] | lex["generic"]
+    slang = lex["slang"]
+    # An informal spelling of an asking word ("knp", "klu") is an asking word too.
+    skip |= {w for w, gloss in slang.items() if set(words(gloss)) <= skip}
     return [t for t in lexical_terms(stripped, lang) if t not in skip and not t.isdigit()]
 
 
