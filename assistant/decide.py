@@ -202,12 +202,21 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
                 return doc
     # A card that does not cover what the question names, or is written for other actors
     # (retirees, TNI/Polri) than the question's, yields to the next card.
+    # For a permission question, a card that rules comes before an overview.
     if not _covers(q, meta):
-        for doc in docs[1:4]:
-            other = retriever.doc_meta(doc)
-            if other.get("type") == "aturan" and _covers(q, other):
-                return doc
+        covering = [d for d in docs[1:4] if _is_card(retriever, d)
+                    and _covers(q, retriever.doc_meta(d))]
+        ruling = [d for d in covering if _rules(retriever.doc_meta(d))]
+        if q.asks_verdict and not q.names_regulation and ruling:
+            return ruling[0]
+        if covering:
+            return covering[0]
     return top
+
+
+def _rules(card: dict[str, Any]) -> bool:
+    """Whether a card can give a verdict: its own, or one of its rulings'."""
+    return bool(card.get("verdict") or card.get("rulings"))
 
 
 def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chosen: str) -> str:
