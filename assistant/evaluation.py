@@ -39,9 +39,12 @@ def load_items(files: list[Path]) -> list[dict[str, Any]]:
     return items
 
 
-def split_files(root: Path, split: str) -> list[Path]:
+def split_files(root: Path, split: str, fitting: bool = False) -> list[Path]:
+    """The files of a split; ``fitting``: the part of it the models are fitted on, when
+    splits.yaml names one (``calibrate``)."""
     splits = yaml.safe_load((root / "splits.yaml").read_text(encoding="utf-8"))
-    return [root / name for name in splits[split]]
+    names = (splits.get("calibrate") or {}).get(split) if fitting else None
+    return [root / name for name in names or splits[split]]
 
 
 def in_scope(item: dict[str, Any]) -> bool:
@@ -186,8 +189,8 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
     """Fit the two models on the training split and choose their thresholds on the
     validation split. The test split is not read."""
     assistant.calibration = Calibration()  # log features with no gate in the way
-    data = {s: run_items(assistant, load_items(split_files(root, s)))
-            for s in ("train", "validation")}
+    files = {s: split_files(root, s, fitting=True) for s in ("train", "validation")}
+    data = {s: run_items(assistant, load_items(files[s])) for s in files}
 
     def fit_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in rows if r["features"].get("permission") and r["expected_verdict"]
@@ -237,8 +240,8 @@ def calibrate(assistant: Assistant, root: Path, max_false_abstention: float = 0.
             t_verdict_scope = max(t_scope, candidate)
     cal = Calibration(scope, fit, {"scope": round(t_scope, 6), "verdict": round(t_fit, 6),
                                    "verdict_scope": round(t_verdict_scope, 6)}, {
-        "train": [str(p) for p in split_files(root, "train")],
-        "validation": [str(p) for p in split_files(root, "validation")],
+        "train": [str(p) for p in files["train"]],
+        "validation": [str(p) for p in files["validation"]],
         "train_items": len(train), "fit_items": len(fits),
         "validation_items": len(data["validation"]),
         "max_false_abstention": max_false_abstention,
