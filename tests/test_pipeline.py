@@ -375,3 +375,16 @@ def test_the_same_action_asked_for_a_civil_servant_gets_the_rule(assistant, ques
     answer = assistant.ask(question)
     assert answer.verdict == "tidak_boleh"
     assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
+
+
+def test_the_asker_speaking_of_themselves_is_read_once() -> None:
+    assert understand("Boleh gak gw ikut kampanye?").personal
+    assert not understand("Bolehkah kampanye di masjid?").personal
+    history = [{"role": "user", "content": "Saya PNS, boleh like postingan caleg?"}]
+    assert understand("kalau komentar?", history).personal
+
+
+def test_informal_asking_words_are_not_what_the_question_is_about() -> None:
+    q = understand("knp klu sy jg like postingan caleg?")
+    assert not {"knp", "klu", "sy", "jg"} & set(q.action_terms)
+    assert "like" in q.action_terms
