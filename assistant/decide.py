@@ -143,26 +143,9 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
     the card's own limits point to another."""
     docs = _ranked_docs(found)
     assert found.similarity is not None
-    # A near miss (pension age, how to register for the KPPS) ranked first, or close behind
-    # the first for a question that names no civil servant and does not ask permission for
-    # the asker. A permission question about a civil servant keeps a card that is clearly
-    # closer in meaning ("bolehkah dosen ASN ikut kampanye di kampus?").
-    about_asn = q.asks_verdict and bool(q.actors or q.personal)
-    sims = {d: retriever.doc_similarity(d, found.similarity) for d in docs[:4]}
-    for doc in docs[:2]:
-        if retriever.doc_meta(doc).get("type") != OUT_OF_SCOPE_TYPE:
-            continue
-        binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
-        if about_asn and (binds or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
-                                       for d in docs[:4] if _is_card(retriever, d))):
-            break
-        gap = sims[docs[0]] - sims[doc]
-        # Permission asked for nobody in particular may be about the rules of the people a
-        # near miss binds ("bolehkah kampanye di sekolah?": the campaigners').
-        others_rules = not q.asks_verdict or binds
-        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.actors and not about_asn
-                              and others_rules):
-            return doc
+    miss = _near_miss(q, found, retriever, docs)
+    if miss:
+        return miss
     # A retiree, honorary staff, TNI/Polri or a village head: their own card answers.
     if q.special_actors:
         own = [d for d in retriever.doc_ids()
@@ -217,6 +200,32 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
 def _rules(card: dict[str, Any]) -> bool:
     """Whether a card can give a verdict: its own, or one of its rulings'."""
     return bool(card.get("verdict") or card.get("rulings"))
+
+
+def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[str]
+               ) -> str | None:
+    """A near miss (pension age, how to register for the KPPS) ranked first, or close behind
+    the first for a question that names no civil servant and does not ask permission for
+    the asker. A permission question about a civil servant keeps a card that is clearly
+    closer in meaning ("bolehkah dosen ASN ikut kampanye di kampus?")."""
+    assert found.similarity is not None
+    about_asn = q.asks_verdict and bool(q.actors or q.personal)
+    sims = {d: retriever.doc_similarity(d, found.similarity) for d in docs[:4]}
+    for doc in docs[:2]:
+        if retriever.doc_meta(doc).get("type") != OUT_OF_SCOPE_TYPE:
+            continue
+        binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
+        if about_asn and (binds or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
+                                       for d in docs[:4] if _is_card(retriever, d))):
+            break
+        gap = sims[docs[0]] - sims[doc]
+        # Permission asked for nobody in particular may be about the rules of the people a
+        # near miss binds ("bolehkah kampanye di sekolah?": the campaigners').
+        others_rules = not q.asks_verdict or binds
+        if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.actors and not about_asn
+                              and others_rules):
+            return doc
+    return None
 
 
 def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chosen: str) -> str:
