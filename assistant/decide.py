@@ -80,7 +80,7 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
     card = _ruled(q, card)
     feats = features(q, found, retriever, chosen, card)
-    if retriever.doc_meta(chosen).get("type") == OUT_OF_SCOPE_TYPE:
+    if _is_near_miss(retriever, chosen):
         # A near miss the corpus names as such (pension age, the CPNS exam): decline, and
         # say where the answer is.
         return Decision("abstain", q, card=retriever.doc_meta(chosen), features=feats,
@@ -132,6 +132,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
 
 def _is_card(retriever: Retriever, doc_id: str) -> bool:
     return retriever.doc_meta(doc_id).get("type") == "aturan"
+
+
+def _is_near_miss(retriever: Retriever, doc_id: str) -> bool:
+    return retriever.doc_meta(doc_id).get("type") == OUT_OF_SCOPE_TYPE
 
 
 def _ranked_docs(found: Retrieval) -> list[str]:
@@ -209,10 +213,10 @@ def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[s
     the asker. A permission question about a civil servant keeps a card that is clearly
     closer in meaning ("bolehkah dosen ASN ikut kampanye di kampus?")."""
     assert found.similarity is not None
-    about_asn = q.asks_verdict and bool(q.actors or q.personal)
+    about_asn = q.asks_for_asn
     sims = {d: retriever.doc_similarity(d, found.similarity) for d in docs[:4]}
     for doc in docs[:2]:
-        if retriever.doc_meta(doc).get("type") != OUT_OF_SCOPE_TYPE:
+        if not _is_near_miss(retriever, doc):
             continue
         binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
         if about_asn and (binds or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
@@ -235,11 +239,10 @@ def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chose
     when it is about a civil servant, named or the asker; one that names nobody ("bolehkah
     kampanye di sekolah?") may be about the campaigners' own rules."""
     assert found.similarity is not None
-    if q.asks_verdict and (q.actors or q.personal):
+    if q.asks_for_asn:
         return chosen
     best = retriever.doc_similarity(chosen, found.similarity) + NEAR_MISS_LEAD
-    misses = [d for d in retriever.doc_ids()
-              if retriever.doc_meta(d).get("type") == OUT_OF_SCOPE_TYPE]
+    misses = [d for d in retriever.doc_ids() if _is_near_miss(retriever, d)]
     closer = [d for d in misses if retriever.doc_similarity(d, found.similarity) > best]
     return max(closer, key=lambda d: retriever.doc_similarity(d, found.similarity),
                default=chosen)

@@ -54,6 +54,11 @@ class Question:
         return bool(intent_meta(self.intent).get("verdict"))
 
     @property
+    def asks_for_asn(self) -> bool:
+        """Whether it asks a verdict for a civil servant: one it names, or the asker."""
+        return self.asks_verdict and bool(self.actors or self.personal)
+
+    @property
     def special_actors(self) -> tuple[str, ...]:
         special = set(lexicon()["special_actors"])
         return tuple(a for a in self.actors if a in special)
@@ -98,6 +103,12 @@ def answer_types() -> dict[str, dict[str, re.Pattern[str]]]:
 def lexicon() -> dict[str, Any]:
     data = _load("lexicon.yaml")
     esc = re.escape
+    slang = {str(k).lower(): str(v) for k, v in data["slang"].items()}
+    asking = frozenset(words(data["asking_words"]) + tokens(data["asking_words"]))
+    part = frozenset(tokens(data["part_words"]))
+    generic = frozenset(tokens(data["generic_words"]))
+    actor_words = frozenset(t for ws in data["actors"].values() for w in ws for t in tokens(str(w)))
+    not_action = asking | actor_words | part | generic
     return {
         "actors": {a: _phrase_pattern([esc(w) for w in ws]) for a, ws in data["actors"].items()},
         "special_actors": list(data["special_actors"]),
@@ -107,12 +118,17 @@ def lexicon() -> dict[str, Any]:
         "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
         "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
-        "slang": {str(k).lower(): str(v) for k, v in data["slang"].items()},
-        "actor_words": frozenset(
-            t for ws in data["actors"].values() for w in ws for t in tokens(str(w))),
-        "asking": frozenset(words(data["asking_words"]) + tokens(data["asking_words"])),
-        "part": frozenset(tokens(data["part_words"])),
-        "generic": frozenset(tokens(data["generic_words"])),
+        "slang": slang,
+        "actor_words": actor_words,
+        "asking": asking,
+        "part": part,
+        "generic": generic,
+        # Tokens that are never what a question is about, an informal spelling of an asking
+        # word ("knp", "klu") among them.
+        "not_action": not_action | {
+            w for w, gloss in slang.items() if set(words(gloss)) <= not_action},
+        # Short forms of function words ("yg", "jg", "sy"), dropped like them.
+        "function_slang": frozenset(w for w, gloss in slang.items() if not tokens(gloss)),
         "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
         "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
@@ -161,11 +177,10 @@ def lexical_terms(text: str, lang: str) -> list[str]:
     """BM25 tokens of a text: slang also spelled as the documents spell it (the documents
     use some of it too: "nyaleg", "timses"), and for English the Indonesian words of the
     domain glossary too."""
-    slang = lexicon()["slang"]
-    # A short form of a function word ("yg", "jg", "sy") is one too, and is dropped.
+    lex = lexicon()
+    slang, dropped = lex["slang"], lex["function_slang"]
     written = " ".join(
-        (f"{w} {slang[w]}" if tokens(slang[w]) else "") if w in slang else w
-        for w in words(text))
+        ("" if w in dropped else f"{w} {slang[w]}") if w in slang else w for w in words(text))
     terms = tokens(written)
     if lang == "en":
         glossary = english_glossary()
@@ -179,10 +194,7 @@ def _action_terms(text: str, lang: str) -> list[str]:
     stripped = lex["opener"].sub(" ", text)
     for pattern in lex["actors"].values():
         stripped = pattern.sub(" ", stripped)
-    skip = lex["asking"] | lex["actor_words"] | lex["part"] | lex["generic"]
-    slang = lex["slang"]
-    # An informal spelling of an asking word ("knp", "klu") is an asking word too.
-    skip |= {w for w, gloss in slang.items() if set(words(gloss)) <= skip}
+    skip = lex["not_action"]
     return [t for t in lexical_terms(stripped, lang) if t not in skip and not t.isdigit()]
 
 
