@@ -26,6 +26,7 @@ from assistant.text import split_sentences, token_set, tokens
 from assistant.understand import Question, answer_types, intent_meta, lexicon
 
 RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
+NEWS_TYPE = "berita"  # news reports: quoted sentence by sentence
 OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, never quoted
 CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permission (train)
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
@@ -398,6 +399,13 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
         cosine = np.zeros(len(candidates), dtype=np.float32)
     top_cos = float(cosine.max())
     weights = _local_weights(terms, [c[2] for c in candidates], retriever.idf)
+    lead = hits[0]
+    if lead.metadata.get("type") == NEWS_TYPE:
+        # A question names a report by its setting (who, where, which event: the words of
+        # its headline and first sentence) and then asks for one fact; the setting says
+        # which report, not which of its sentences holds the answer.
+        setting = _setting(retriever, lead)
+        weights = {t: w * (SETTING_WEIGHT if t in setting else 1.0) for t, w in weights.items()}
     weight = sum(weights.values()) or 1.0
     scored = []
     for (index, pos, sentence), cos in zip(candidates, cosine, strict=True):
@@ -448,7 +456,15 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
 
 SENTENCE_COSINE = 2.0  # weight of a sentence's similarity gap to the best one (dev set)
 SENTENCE_WINDOW = 0.4  # sentences scoring this close to the best are quoted too (dev set)
+SETTING_WEIGHT = 0.5  # a news report's setting words, against its other words (dev set)
 TYPED_DEPTH = 5  # how far down the ranking an asked-for date or number may be (dev set)
+
+
+def _setting(retriever: Retriever, hit: Hit) -> set[str]:
+    """The words of a news report's headline and first sentence."""
+    chunks = retriever.doc_hits(hit)
+    first = split_sentences(chunks[0].text)[:1] if chunks else []
+    return token_set(" ".join([str(hit.metadata.get("title", "")), *first]))
 
 
 def _local_weights(terms: set[str], sentences: list[str], idf: dict[str, float]

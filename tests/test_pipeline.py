@@ -219,6 +219,16 @@ def test_a_who_question_on_news_quotes_the_sentence_with_the_name(assistant) -> 
     assert answer.outcome == "passages" and "Eri Nurmansyah" in answer.text
 
 
+def test_a_news_question_naming_the_report_by_its_setting_gets_the_fact(assistant) -> None:
+    """"Di webinar BKPSDM Langsa" only says which report; the answer is the sentence about
+    the Kesbangpol official, not the opening sentence that repeats the setting."""
+    answer = assistant.ask("Di webinar BKPSDM Langsa, siapa pejabat Kesbangpol yang "
+                           "menjelaskan netralitas?")
+    assert answer.outcome == "passages" and "Zulhadisyah Sulaiman" in answer.text
+    answer = assistant.ask("Pj Wali Kota Palangka Raya menyebut ASN itu korps yang bagaimana?")
+    assert "dilatih, diuji, dan diangkat" in answer.text
+
+
 def test_a_news_answer_quotes_what_follows_the_speaker(assistant: Assistant) -> None:
     """The sentence naming the speaker is quoted with the next one, which holds the point."""
     answer = assistant.ask(
