@@ -290,7 +290,8 @@ def _parts(q: Question) -> tuple[Question, ...]:
         parts.append(replace(
             own, lang=q.lang, intent=own.intent if own.asks_verdict else q.intent,
             query=query, terms=tuple(lexical_terms(query, q.lang)), action_terms=action,
-            actors=own.actors or q.actors, elections=own.elections or q.elections))
+            actors=own.actors or q.actors, elections=own.elections or q.elections,
+            personal=own.personal or q.personal))
     return tuple(parts) if len(parts) >= 2 else ()
 
 

@@ -392,6 +392,8 @@ def test_the_asker_speaking_of_themselves_is_read_once() -> None:
     assert not understand("Bolehkah kampanye di masjid?").personal
     history = [{"role": "user", "content": "Saya PNS, boleh like postingan caleg?"}]
     assert understand("kalau komentar?", history).personal
+    parts = understand("Saya boleh like postingan caleg? Boleh komentar juga?").parts
+    assert len(parts) == 2 and all(p.personal for p in parts)
 
 
 def test_informal_asking_words_are_not_what_the_question_is_about() -> None:
