@@ -3,7 +3,8 @@
 The split was made before any answer of the assistant to these questions was looked at:
 within each kind of question, items are ordered by a hash of their id and text and dealt
 out in turn to train, validation and test, so every split gets every kind. Re-running on
-the same input gives the same split.
+the same input gives the same split. Since batch f the turn runs on across kinds (a kind with
+a single item no longer always lands in train) and items from one page stay in one split.
 
     python eval/split.py eval/raw/realworld-a.yaml eval/raw/realworld-b.yaml
 
@@ -35,11 +36,17 @@ def main(paths: list[str], suffix: str = "") -> None:
         kind = "followup" if item.get("history") else str(item.get("kind"))
         by_kind.setdefault(kind, []).append(item)
     chosen: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    placed: dict[str, str] = {}
+    n = 0  # dealt in turn across kinds too, so a kind with one item is not always train's
     for kind in sorted(by_kind):
         group = sorted(by_kind[kind], key=lambda i: hashlib.sha1(
             f"{i['id']}|{i['question']}".encode()).hexdigest())
-        for n, item in enumerate(group):
-            chosen[SPLITS[n % 3]].append(item)
+        for item in group:
+            split = placed.get(item.get("url", ""))
+            if split is None:  # items from one page stay together (no page leaks into test)
+                split, n = SPLITS[n % 3], n + 1
+                placed[item.get("url", "")] = split
+            chosen[split].append(item)
     OUT.mkdir(exist_ok=True)
     for split, rows in chosen.items():
         rows.sort(key=lambda i: i["id"])
