@@ -87,6 +87,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         return Decision("abstain", q, card=retriever.doc_meta(chosen), features=feats,
                         reason="out_of_scope")
     scope = cal.in_scope(feats)
+    if q.asks_verdict and not q.domain_terms:
+        # "Boleh mutasi ikut suami?" asks permission about no election, campaign, candidate
+        # or party at all: whatever card resembles it, its rule is not this question's.
+        return Decision("abstain", q, features=feats, confidence=scope, reason="no_election_word")
     if scope < cal.threshold("scope"):
         return Decision("abstain", q, features=feats, confidence=scope, reason="out_of_scope")
     if (q.wants or q.intent == "reason") and feats["unknown_names"]:
@@ -215,13 +219,18 @@ def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[s
     closer in meaning ("bolehkah dosen ASN ikut kampanye di kampus?")."""
     assert found.similarity is not None
     about_asn = q.asks_for_asn
+    election = set(q.terms) & lexicon()["domain_roots"]
     sims = {d: retriever.doc_similarity(d, found.similarity) for d in docs[:4]}
     for doc in docs[:2]:
         if not _is_near_miss(retriever, doc):
             continue
         binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
-        if about_asn and (binds or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
-                                       for d in docs[:4] if _is_card(retriever, d))):
+        # Leave days are no answer to "boleh berkampanye di hari libur?": the near miss
+        # never speaks of the question's election words.
+        unrelated = bool(election) and not election & retriever.doc_terms(doc)
+        if about_asn and (binds or unrelated or any(sims[d] > sims[doc] + NEAR_MISS_LEAD
+                                                    for d in docs[:4]
+                                                    if _is_card(retriever, d))):
             break
         gap = sims[docs[0]] - sims[doc]
         # Permission asked for nobody in particular may be about the rules of the people a

@@ -115,7 +115,10 @@ def lexicon() -> dict[str, Any]:
         "overrides": {k: set(v) for k, v in (data.get("overrides") or {}).items()},
         "elections": {e: _phrase_pattern([esc(w) for w in ws])
                       for e, ws in data["elections"].items()},
+        # Election words, matched as written ("candidate's", "hak pilih") or, for a root
+        # word, in any derived form ("berkampanye", "dicalonkan").
         "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
+        "domain_roots": frozenset(w for w in data["domain_terms"] if tokens(str(w)) == [w]),
         "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
         "slang": slang,
@@ -167,6 +170,13 @@ def _first_intent(text: str) -> str:
         if any(p.search(text) for p in patterns):
             return intent
     return "general"
+
+
+def _domain_count(text: str) -> int:
+    """How many election or neutrality words a text uses."""
+    lex = lexicon()
+    return max(len(lex["domain"].findall(text)),
+               sum(t in lex["domain_roots"] for t in tokens(text)))
 
 
 def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
@@ -245,7 +255,7 @@ def _read(text: str) -> Question:
     return Question(
         text=text, lang=lang, intent=intent, query=text,
         terms=tuple(lexical_terms(text, lang)), action_terms=tuple(action),
-        actors=actors, elections=elections, domain_terms=len(lex["domain"].findall(text)),
+        actors=actors, elections=elections, domain_terms=_domain_count(text),
         article=article, names_regulation=mentions_regulation(text),
         names=_names(text, lang),
         others=_others(text),

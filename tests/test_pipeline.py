@@ -400,3 +400,33 @@ def test_informal_asking_words_are_not_what_the_question_is_about() -> None:
     q = understand("knp klu sy jg like postingan caleg?")
     assert not {"knp", "klu", "sy", "jg"} & set(q.action_terms)
     assert "like" in q.action_terms
+
+
+def test_a_permission_question_about_no_election_gets_no_verdict(assistant: Assistant) -> None:
+    """A transfer to follow one's wife shares "istri" with the spouse-candidate card, but
+    nothing in it is about an election."""
+    answer = assistant.ask("Boleh nggak PNS pindah tugas ke kota lain ikut istri?")
+    assert answer.outcome == "abstain" and answer.verdict is None
+
+
+def test_election_words_count_in_any_derived_form() -> None:
+    assert understand("Seorang kepala desa berkampanye, boleh?").domain_terms >= 1
+    assert understand("Boleh mutasi ikut suami?").domain_terms == 0
+
+
+def test_a_holiday_does_not_turn_a_campaign_question_into_one_about_leave(assistant) -> None:
+    answer = assistant.ask("Bolehkah PNS berkampanye di hari libur?")
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id == "aturan-ikut-kampanye"
+
+
+def test_no_way_back_after_resigning_to_run(assistant: Assistant) -> None:
+    answer = assistant.ask("Sy PNS, kemarin mundur buat nyaleg DPRD tp gagal. Bisa diangkat "
+                           "kembali jadi PNS?")
+    assert answer.verdict == "tidak_boleh" and "PP 32/2018" in answer.text
+
+
+def test_a_party_shirt_is_an_attribute_not_a_plain_colour(assistant: Assistant) -> None:
+    answer = assistant.ask("ASN boleh pakai kaos partai warna merah ke kantor?")
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id != "aturan-pakaian-warna-partai"
