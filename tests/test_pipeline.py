@@ -430,3 +430,16 @@ def test_a_party_shirt_is_an_attribute_not_a_plain_colour(assistant: Assistant) 
     answer = assistant.ask("ASN boleh pakai kaos partai warna merah ke kantor?")
     assert answer.verdict == "tidak_boleh"
     assert answer.citations[0].doc_id != "aturan-pakaian-warna-partai"
+
+
+def test_watching_at_home_is_not_attending_but_broadcasting_the_rally_is_joining(assistant
+                                                                               ) -> None:
+    assert assistant.ask("Boleh gak PNS nonton debat capres di TV?").verdict == "boleh"
+    answer = assistant.ask("Saya ASN, boleh datang ke kampanye akbar terus live streaming "
+                           "di IG?")
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_a_voters_paperwork_question_is_declined_with_the_kpu_pointer(assistant) -> None:
+    answer = assistant.ask("Kalau e-KTP hilang, masih bisa nyoblos nggak?")
+    assert answer.outcome == "abstain" and "KPU" in answer.text
