@@ -21,7 +21,7 @@ from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.text import tokens
-from assistant.understand import Question
+from assistant.understand import Question, english_glossary
 
 
 @dataclass
@@ -207,9 +207,14 @@ class Retriever:
 
     def unknown_names(self, q: Question) -> list[str]:
         """The names a question uses that no passage mentions ("TNI-Polri" is two)."""
+        glossary = english_glossary()
+
+        def known(token: str) -> bool:
+            return token in self.vocab or any(t in self.vocab for t in glossary.get(token, ()))
+
         return [name for name in q.names
-                if not all(set(tokens(part)) <= self.vocab
-                           for part in re.split(r"[-/]", name) if part)]
+                if not all(known(t) for part in re.split(r"[-/]", name) if part
+                           for t in tokens(part))]
 
     def _bm25(self, query_terms: tuple[str, ...]) -> np.ndarray:
         terms = [t for t in query_terms if t in self.vocab]

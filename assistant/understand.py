@@ -218,15 +218,13 @@ def _others(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _names(text: str, lang: str) -> tuple[str, ...]:
-    """Capitalised words after the first (for English only acronyms): the names a question
-    uses, which the corpus may never mention (a Polri, an SSCASN)."""
+def _names(text: str) -> tuple[str, ...]:
+    """Capitalised words after the first: the names a question uses, which the corpus may
+    never mention (an SSCASN, "Central Java" where the corpus knows only Sumatera)."""
     found = []
     for i, word in enumerate(_NAME.findall(text)):
         word = re.sub(r"-(nya|ku|mu)$", "", word)
         if i == 0 or not word[0].isupper() or word.lower() in stopwords():
-            continue
-        if lang == "en" and not (word.isupper() and len(word) >= 2):
             continue
         found.append(word)
     return tuple(found)
@@ -257,7 +255,7 @@ def _read(text: str) -> Question:
         terms=tuple(lexical_terms(text, lang)), action_terms=tuple(action),
         actors=actors, elections=elections, domain_terms=_domain_count(text),
         article=article, names_regulation=mentions_regulation(text),
-        names=_names(text, lang),
+        names=_names(text),
         others=_others(text),
         personal=bool(lex["self"].search(text)),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),

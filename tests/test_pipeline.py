@@ -443,3 +443,15 @@ def test_watching_at_home_is_not_attending_but_broadcasting_the_rally_is_joining
 def test_a_voters_paperwork_question_is_declined_with_the_kpu_pointer(assistant) -> None:
     answer = assistant.ask("Kalau e-KTP hilang, masih bisa nyoblos nggak?")
     assert answer.outcome == "abstain" and "KPU" in answer.text
+
+
+def test_an_english_question_about_a_region_the_corpus_never_covers_is_declined(assistant
+                                                                                 ) -> None:
+    """"Central Java" is a name the corpus never mentions (in English or as Jawa Tengah);
+    "South Sumatra" is known as Sumatera Selatan."""
+    answer = assistant.ask("How many civil servants in Central Java were punished for "
+                           "breaking neutrality rules in 2020?")
+    assert answer.outcome == "abstain"
+    answer = assistant.ask("How many neutrality cases involving civil servants were recorded "
+                           "in South Sumatra?")
+    assert answer.outcome != "abstain"
