@@ -455,3 +455,8 @@ def test_an_english_question_about_a_region_the_corpus_never_covers_is_declined(
     answer = assistant.ask("How many neutrality cases involving civil servants were recorded "
                            "in South Sumatra?")
     assert answer.outcome != "abstain"
+
+
+def test_must_i_resign_to_run_gets_the_condition(assistant: Assistant) -> None:
+    answer = assistant.ask("Does a civil servant need to resign before running for the DPRD?")
+    assert answer.verdict == "bersyarat" and "resign" in answer.text.lower()
