@@ -60,7 +60,11 @@ class Question:
 
     @property
     def special_actors(self) -> tuple[str, ...]:
+        """Actors whose rules differ (retirees, TNI/Polri, village heads), when the question
+        is about them: named first ("Pak camat nyuruh kades ..." is about the camat)."""
         special = set(lexicon()["special_actors"])
+        if not self.actors or self.actors[0] not in special:
+            return ()
         return tuple(a for a in self.actors if a in special)
 
 
@@ -180,7 +184,9 @@ def _domain_count(text: str) -> int:
 
 
 def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
-    return tuple(name for name, pattern in patterns.items() if pattern.search(text))
+    """The names whose pattern the text uses, in the order the text first uses them."""
+    at = {name: m.start() for name, pattern in patterns.items() if (m := pattern.search(text))}
+    return tuple(sorted(at, key=at.__getitem__))
 
 
 def lexical_terms(text: str, lang: str) -> list[str]:

@@ -460,3 +460,9 @@ def test_an_english_question_about_a_region_the_corpus_never_covers_is_declined(
 def test_must_i_resign_to_run_gets_the_condition(assistant: Assistant) -> None:
     answer = assistant.ask("Does a civil servant need to resign before running for the DPRD?")
     assert answer.verdict == "bersyarat" and "resign" in answer.text.lower()
+
+
+def test_the_actor_named_first_is_the_one_asked_about() -> None:
+    assert understand("Pak camat nyuruh kades kumpulin warga buat calon bupati, boleh?"
+                      ).special_actors == ()
+    assert understand("Kades boleh ajak PNS di desanya dukung calon?").special_actors
