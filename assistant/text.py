@@ -130,6 +130,9 @@ def stem(word: str) -> str:
 
     Dictionary-guided affix removal; a word it cannot reduce to a known root stays as it is
     (minus particles), which keeps queries and documents consistent."""
+    first, _, second = word.partition("-")
+    if second.startswith(first) and first.isalpha():
+        word = second  # a doubled word ("foto-foto", "kampanye-kampanyenya") is its single
     if not word.isalpha() or len(word) <= 3 or word in _roots() or word in _KEEP:
         return word
     base = word

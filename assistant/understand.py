@@ -355,10 +355,14 @@ def _resolve(q: Question, prev: Question) -> Question:
 
 
 def _setting_words(q: Question) -> list[str]:
-    """The previous question's actor, election and situation (a spouse who runs) as words,
-    to carry into a follow-up."""
+    """The previous question's actor, election, candidate and situation (a spouse who runs)
+    as words, to carry into a follow-up."""
     situation = [m.lower() for m in lexicon()["situation"].findall(q.query)]
-    return [*q.actors, *q.elections, *dict.fromkeys(situation)]
+    # The election words that are not its action: "calon" in "datang ke hajatan calon
+    # bupati?", not "kpps" in "boleh jadi KPPS?".
+    election = [t for t in q.terms
+                if t in lexicon()["domain_roots"] and t not in q.action_terms]
+    return [*q.actors, *q.elections, *dict.fromkeys(situation + election)]
 
 
 def _user_turns(history: History) -> list[str]:

@@ -466,3 +466,9 @@ def test_the_actor_named_first_is_the_one_asked_about() -> None:
     assert understand("Pak camat nyuruh kades kumpulin warga buat calon bupati, boleh?"
                       ).special_actors == ()
     assert understand("Kades boleh ajak PNS di desanya dukung calon?").special_actors
+
+
+def test_a_follow_up_about_a_new_action_keeps_the_candidate_of_the_first() -> None:
+    history = [{"role": "user", "content": "PNS boleh datang ke hajatan calon bupati?"}]
+    q = understand("Kalau foto-foto di sana?", history)
+    assert "calon" in q.terms and "foto" in q.action_terms

@@ -36,3 +36,8 @@ def test_turn_text_reads_every_message_shape() -> None:
     assert turn_text([{"type": "text", "text": "kalau"}, {"type": "text", "text": "PPPK?"}]) == (
         "kalau PPPK?")
     assert turn_text({"text": "x"}) == "x" and turn_text(None) == ""
+
+
+def test_a_doubled_word_is_read_as_the_word() -> None:
+    assert tokens("foto-foto kampanye-kampanyenya") == ["foto", "kampanye"]
+    assert tokens("TNI-Polri") == ["tni-polri"]
