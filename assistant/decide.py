@@ -264,10 +264,25 @@ def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
     the summary."""
     text = f" {q.query.lower()} "
     for ruling in card.get("rulings") or []:
-        if _uses_any(text, ruling.get("when") or [], inflected=True):
+        if _affirms(text, ruling.get("when") or []):
             fields = {k: v for k, v in ruling.items() if k != "when"}
             return {**card, **fields}
     return card
+
+
+# A negator up to two words before a phrase, unless it is the tag of a yes/no question
+# ("boleh gak saya copot?").
+_NEGATED = re.compile(r"(?<!boleh )(?<!bisa )(?<!bener )(?<!benar )(?<!harus )(?<!wajib )"
+                      r"(?<!perlu )\b(?:tanpa|tidak|tdk|nggak|ngga|gak|ga|gk|enggak|bukan|"
+                      r"without|not|no|never)\s+(?:\w+\s+){0,2}$")
+
+
+def _affirms(text: str, phrases: list[Any]) -> bool:
+    """Whether a text uses any of the phrases other than negated: "nggak pakai atribut" and
+    "tanpa seragam" say the opposite of "pakai atribut" and "seragam"."""
+    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), True)
+    return bool(pattern) and any(not _NEGATED.search(text[: m.start()])
+                                 for m in pattern.finditer(text))
 
 
 def _uses_any(text: str, phrases: list[Any], inflected: bool = False) -> bool:
@@ -306,7 +321,7 @@ def _excluded(q: Question, card: dict[str, Any]) -> bool:
     if _uses_any(text, card.get("excludes") or []):
         return True
     needed = card.get("requires") or []
-    return bool(needed) and not _uses_any(text, needed, inflected=True)
+    return bool(needed) and not _affirms(text, needed)
 
 
 def _covers(q: Question, card: dict[str, Any]) -> bool:

@@ -472,3 +472,31 @@ def test_a_follow_up_about_a_new_action_keeps_the_candidate_of_the_first() -> No
     history = [{"role": "user", "content": "PNS boleh datang ke hajatan calon bupati?"}]
     q = understand("Kalau foto-foto di sana?", history)
     assert "calon" in q.terms and "foto" in q.action_terms
+
+
+def test_a_relatives_candidacy_does_not_allow_posting_or_urging_votes(assistant) -> None:
+    answer = assistant.ask("Suami saya nyaleg, saya PNS. Boleh saya posting foto kampanyenya "
+                           "di IG?")
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_taking_down_a_banner_hung_on_ones_fence_is_allowed(assistant: Assistant) -> None:
+    answer = assistant.ask("Ada spanduk caleg dipasang di pagar rumah saya tanpa izin. Saya "
+                           "PNS, boleh gak saya copot?")
+    assert answer.verdict == "boleh"
+
+
+def test_a_negated_attribute_is_not_an_attribute(assistant: Assistant) -> None:
+    """"tanpa atribut" is passive attendance; "pakai seragam dinas" is an attribute; the
+    "gak" of "boleh gak" asks, it does not negate."""
+    without = assistant.ask("Saya ASN, kalau datang ke kampanye tanpa atribut apa pun, boleh?")
+    assert without.verdict == "bersyarat"
+    uniform = assistant.ask("Saya ASN, datang ke kampanye pakai seragam dinas boleh?")
+    assert uniform.verdict == "tidak_boleh"
+
+
+def test_telling_others_whom_to_vote_for_is_not_voting(assistant: Assistant) -> None:
+    answer = assistant.ask("Kepala dinas nyuruh guru-guru memilih paslon nomor urut 1, itu "
+                           "boleh?")
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id != "aturan-memberikan-suara"
