@@ -73,6 +73,8 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
             return Decision("article", q, evidence=units, confidence=1.0)
     if not found.hits or found.similarity is None:
         return Decision("abstain", q, reason="no_evidence")
+    if q.abroad:
+        return Decision("abstain", q, reason="abroad")  # the rules here are Indonesia's
     if q.others and not q.actors:
         # "Bolehkah mahasiswa ikut kampanye?", "Bolehkah paslon bagi sembako?": the rules
         # here bind civil servants, not them.

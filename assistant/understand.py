@@ -44,6 +44,7 @@ class Question:
     previous: str = ""  # the previous question's query, for a follow-up
     names: tuple[str, ...] = field(default=())  # capitalised names and acronyms it uses
     others: tuple[str, ...] = ()  # people the ASN rules do not bind (mahasiswa, a paslon)
+    abroad: bool = False  # about another country's civil service or elections
     personal: bool = False  # the asker speaks of themselves ("saya", "my"): an ASN, here
     wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
     parts: tuple[Question, ...] = ()  # one per action, for a question about several
@@ -139,6 +140,7 @@ def lexicon() -> dict[str, Any]:
         "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
         "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
+        "abroad": re.compile("|".join(data["abroad"]), re.I),
         "subjects": re.compile(
             r"^\W*(?:(?:" + "|".join(data["subject_openers"]) + r")\s+)?"
             r"(?:seorang\s+|para\s+|sang\s+|a\s+|an\s+|the\s+)?(?P<who>"
@@ -264,6 +266,7 @@ def _read(text: str) -> Question:
         names=_names(text),
         others=_others(text),
         personal=bool(lex["self"].search(text)),
+        abroad=bool(lex["abroad"].search(text)),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
 

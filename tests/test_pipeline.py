@@ -500,3 +500,9 @@ def test_telling_others_whom_to_vote_for_is_not_voting(assistant: Assistant) -> 
                            "boleh?")
     assert answer.verdict == "tidak_boleh"
     assert answer.citations[0].doc_id != "aturan-memberikan-suara"
+
+
+def test_another_countrys_civil_service_is_declined(assistant: Assistant) -> None:
+    answer = assistant.ask("Can civil servants in Singapore join a political party?")
+    assert answer.outcome == "abstain" and "other countries" in answer.text
+    assert not understand("Bolehkah ASN pose hati ala Korea Selatan?").abroad
