@@ -506,3 +506,9 @@ def test_another_countrys_civil_service_is_declined(assistant: Assistant) -> Non
     answer = assistant.ask("Can civil servants in Singapore join a political party?")
     assert answer.outcome == "abstain" and "other countries" in answer.text
     assert not understand("Bolehkah ASN pose hati ala Korea Selatan?").abroad
+
+
+def test_informal_report_and_counts_as_support_questions_are_read() -> None:
+    assert understand("temen kantor posting paslon terus, lapornya kemana ya?").intent == "report"
+    assert understand("kalo cuma komen 'amin' di postingan caleg, itu dihitung dukungan ya?"
+                      ).intent == "permission"
