@@ -56,8 +56,11 @@ class Question:
 
     @property
     def asks_for_asn(self) -> bool:
-        """Whether it asks a verdict for a civil servant: one it names, or the asker."""
-        return self.asks_verdict and bool(self.actors or self.personal)
+        """Whether it asks a verdict for a civil servant: one it names, or the asker (a
+        village head or a soldier is not one)."""
+        special = set(lexicon()["special_actors"])
+        named = any(a not in special for a in self.actors)
+        return self.asks_verdict and (named or self.personal)
 
     @property
     def special_actors(self) -> tuple[str, ...]:

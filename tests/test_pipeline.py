@@ -512,3 +512,17 @@ def test_informal_report_and_counts_as_support_questions_are_read() -> None:
     assert understand("temen kantor posting paslon terus, lapornya kemana ya?").intent == "report"
     assert understand("kalo cuma komen 'amin' di postingan caleg, itu dihitung dukungan ya?"
                       ).intent == "permission"
+
+
+def test_village_head_elections_are_a_near_miss_even_as_a_permission_question(assistant
+                                                                              ) -> None:
+    """A village head is not a civil servant: the near miss on running a pilkades declines
+    a question about its costs, permission-worded or not."""
+    answer = assistant.ask("Calon kades boleh nggak dimintai biaya pendaftaran pilkades?")
+    assert answer.outcome == "abstain" and "pilkades" in answer.text.lower()
+
+
+def test_a_soldier_rejoining_after_running_gets_no_verdict(assistant: Assistant) -> None:
+    answer = assistant.ask("Tentara yang mundur buat nyalon bupati terus kalah, bisa balik "
+                           "jadi TNI lagi?")
+    assert answer.verdict is None
