@@ -89,6 +89,11 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         return Decision("abstain", q, card=retriever.doc_meta(chosen), features=feats,
                         reason="out_of_scope")
     scope = cal.in_scope(feats)
+    if (q.wants and q.names and retriever.doc_meta(chosen).get("type") == NEWS_TYPE
+            and _names_covered(q, retriever, chosen) == len(q.names)):
+        # "Who heads AWDI in Musi Banyuasin?": a who, when or how many about names that the
+        # chosen news report holds, every one, is a question about that report.
+        scope = max(scope, cal.threshold("scope"))
     if q.asks_verdict and not q.domain_terms:
         # "Boleh mutasi ikut suami?" asks permission about no election, campaign, candidate
         # or party at all: whatever card resembles it, its rule is not this question's.

@@ -526,3 +526,8 @@ def test_a_soldier_rejoining_after_running_gets_no_verdict(assistant: Assistant)
     answer = assistant.ask("Tentara yang mundur buat nyalon bupati terus kalah, bisa balik "
                            "jadi TNI lagi?")
     assert answer.verdict is None
+
+
+def test_a_who_question_naming_only_what_a_news_report_names_is_answered(assistant) -> None:
+    answer = assistant.ask("who chairs AWDI in Musi Banyuasin?")
+    assert answer.outcome == "passages" and "Darul Kutni" in answer.text
