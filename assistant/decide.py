@@ -94,7 +94,7 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         # "Who heads AWDI in Musi Banyuasin?": a who, when or how many about names that the
         # chosen news report holds, every one, is a question about that report.
         scope = max(scope, cal.threshold("scope"))
-    if q.asks_verdict and not q.domain_terms:
+    if q.asks_verdict and not q.election_terms:
         # "Boleh mutasi ikut suami?" asks permission about no election, campaign, candidate
         # or party at all: whatever card resembles it, its rule is not this question's.
         return Decision("abstain", q, features=feats, confidence=scope, reason="no_election_word")
@@ -231,7 +231,10 @@ def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[s
     for doc in docs[:2]:
         if not _is_near_miss(retriever, doc):
             continue
-        binds = bool(retriever.doc_meta(doc).get("binds"))  # its rules bind other people
+        bound = [str(b).lower() for b in retriever.doc_meta(doc).get("binds") or []]
+        # Its rules bind other people, unless they are the question's own (a village head
+        # and the near miss on running a village election).
+        binds = bool(bound) and not any(a.lower() in b for a in q.special_actors for b in bound)
         # Leave days are no answer to "boleh berkampanye di hari libur?": the near miss
         # never speaks of the question's election words.
         unrelated = bool(election) and not election & retriever.doc_terms(doc)

@@ -38,6 +38,7 @@ class Question:
     actors: tuple[str, ...] = ()  # "PNS", "PPPK", "pensiunan", ... (data/lexicon.yaml)
     elections: tuple[str, ...] = ()
     domain_terms: int = 0  # how many election/neutrality words it uses
+    election_terms: int = 0  # of those, the election words (not "sanksi", "melanggar")
     article: str | None = None  # an article it names ("PP 94/2021 Pasal 14")
     names_regulation: bool = False
     follow_up: str = ""  # "" | "action" (new action) | "part" (asks for a part) | "actor"
@@ -56,11 +57,8 @@ class Question:
 
     @property
     def asks_for_asn(self) -> bool:
-        """Whether it asks a verdict for a civil servant: one it names, or the asker (a
-        village head or a soldier is not one)."""
-        special = set(lexicon()["special_actors"])
-        named = any(a not in special for a in self.actors)
-        return self.asks_verdict and (named or self.personal)
+        """Whether it asks a verdict for a civil servant: one it names, or the asker."""
+        return self.asks_verdict and bool(self.actors or self.personal)
 
     @property
     def special_actors(self) -> tuple[str, ...]:
@@ -127,6 +125,10 @@ def lexicon() -> dict[str, Any]:
         # word, in any derived form ("berkampanye", "dicalonkan").
         "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
         "domain_roots": frozenset(w for w in data["domain_terms"] if tokens(str(w)) == [w]),
+        "election": _phrase_pattern([esc(w) for w in data["domain_terms"]
+                                     if w not in set(data["discipline_terms"])]),
+        "election_roots": frozenset(w for w in data["domain_terms"] if tokens(str(w)) == [w]
+                                    and w not in set(data["discipline_terms"])),
         "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
         "slang": slang,
@@ -181,11 +183,12 @@ def _first_intent(text: str) -> str:
     return "general"
 
 
-def _domain_count(text: str) -> int:
-    """How many election or neutrality words a text uses."""
+def _domain_count(text: str, kind: str = "domain") -> int:
+    """How many election or neutrality words (``kind`` "domain"), or election words only
+    ("election"), a text uses."""
     lex = lexicon()
-    return max(len(lex["domain"].findall(text)),
-               sum(t in lex["domain_roots"] for t in tokens(text)))
+    return max(len(lex[kind].findall(text)),
+               sum(t in lex[f"{kind}_roots"] for t in tokens(text)))
 
 
 def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
@@ -222,7 +225,9 @@ def _action_terms(text: str, lang: str) -> list[str]:
 def _others(text: str) -> tuple[str, ...]:
     """The people the question is about whom the ASN rules do not bind (data/lexicon.yaml)."""
     lex = lexicon()
-    found = [m.lower() for m in lex["others"].findall(text)]
+    # "calon anggota DPRD" is a candidate, whom the subject rules below cover, not a member.
+    found = [m.group(0).lower() for m in lex["others"].finditer(text)
+             if not re.search(r"\b(?:calon|caleg|bacaleg)\s+$", text[: m.start()], re.I)]
     subject = lex["subjects"].match(text)
     if subject:
         found.append(subject.group("who").lower())
@@ -265,6 +270,7 @@ def _read(text: str) -> Question:
         text=text, lang=lang, intent=intent, query=text,
         terms=tuple(lexical_terms(text, lang)), action_terms=tuple(action),
         actors=actors, elections=elections, domain_terms=_domain_count(text),
+        election_terms=_domain_count(text, "election"),
         article=article, names_regulation=mentions_regulation(text),
         names=_names(text),
         others=_others(text),
@@ -354,6 +360,7 @@ def _resolve(q: Question, prev: Question) -> Question:
         action_terms=q.action_terms if kind == "action" else prev.action_terms,
         actors=actors, elections=elections,
         domain_terms=q.domain_terms + prev.domain_terms,
+        election_terms=q.election_terms + prev.election_terms,
         names_regulation=q.names_regulation or prev.names_regulation,
         personal=q.personal or prev.personal,
         follow_up=kind, previous=prev.query,

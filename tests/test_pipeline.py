@@ -531,3 +531,25 @@ def test_a_soldier_rejoining_after_running_gets_no_verdict(assistant: Assistant)
 def test_a_who_question_naming_only_what_a_news_report_names_is_answered(assistant) -> None:
     answer = assistant.ask("who chairs AWDI in Musi Banyuasin?")
     assert answer.outcome == "passages" and "Darul Kutni" in answer.text
+
+
+def test_speaking_at_a_campaign_rally_is_campaigning(assistant: Assistant) -> None:
+    answer = assistant.ask("Bolehkah guru PNS jadi pembicara di rapat umum kampanye partai?")
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_advising_others_whom_to_vote_for_is_not_voting(assistant: Assistant) -> None:
+    answer = assistant.ask("Tetangga minta saran sebaiknya pilih caleg yang mana, saya ASN "
+                           "boleh kasih saran?")
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id != "aturan-memberikan-suara"
+
+
+def test_a_sanction_word_alone_does_not_make_a_question_about_elections(assistant) -> None:
+    answer = assistant.ask("Bolehkah PNS pamer harta di medsos, apa sanksinya?")
+    assert answer.verdict is None
+
+
+def test_sitting_legislators_are_not_civil_servants_but_candidates_are_no_actors() -> None:
+    assert understand("Anggota DPRD boleh kampanye buat caleg lain?").others
+    assert not understand("PNS boleh dampingi istri yang jadi calon anggota DPRD?").others
