@@ -231,10 +231,13 @@ def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[s
     for doc in docs[:2]:
         if not _is_near_miss(retriever, doc):
             continue
-        bound = [str(b).lower() for b in retriever.doc_meta(doc).get("binds") or []]
-        # Its rules bind other people, unless they are the question's own (a village head
-        # and the near miss on running a village election).
-        binds = bool(bound) and not any(a.lower() in b for a in q.special_actors for b in bound)
+        meta = retriever.doc_meta(doc)
+        bound = [str(b).lower() for b in meta.get("binds") or []]
+        # Its rules bind other people, unless civil servants too (voters) or the question's
+        # own actor (a village head and the near miss on running a village election).
+        theirs = bool(meta.get("binds_asn")) or any(
+            a.lower() in b for a in q.special_actors for b in bound)
+        binds = bool(bound) and not theirs
         # Leave days are no answer to "boleh berkampanye di hari libur?": the near miss
         # never speaks of the question's election words.
         unrelated = bool(election) and not election & retriever.doc_terms(doc)
@@ -245,7 +248,7 @@ def _near_miss(q: Question, found: Retrieval, retriever: Retriever, docs: list[s
         gap = sims[docs[0]] - sims[doc]
         # Permission asked for nobody in particular may be about the rules of the people a
         # near miss binds ("bolehkah kampanye di sekolah?": the campaigners').
-        others_rules = not q.asks_verdict or binds
+        others_rules = not q.asks_verdict or bool(bound)
         if doc == docs[0] or (gap <= NEAR_MISS_MARGIN and not q.actors and not about_asn
                               and others_rules):
             return doc

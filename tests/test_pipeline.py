@@ -553,3 +553,31 @@ def test_a_sanction_word_alone_does_not_make_a_question_about_elections(assistan
 def test_sitting_legislators_are_not_civil_servants_but_candidates_are_no_actors() -> None:
     assert understand("Anggota DPRD boleh kampanye buat caleg lain?").others
     assert not understand("PNS boleh dampingi istri yang jadi calon anggota DPRD?").others
+
+
+def test_an_election_organiser_as_the_subject_is_not_a_civil_servant(assistant) -> None:
+    answer = assistant.ask("Anggota PPS boleh like postingan caleg di FB?")
+    assert answer.outcome == "abstain" and answer.verdict is None
+    assert not understand("boleh jadi anggota KPPS?").others
+
+
+def test_a_civil_servant_asking_about_moving_polling_station_gets_the_kpu_pointer(assistant
+                                                                                ) -> None:
+    """Every civil servant is a voter: the voter-list near miss binds them too."""
+    answer = assistant.ask("Saya PNS, belum urus pindah TPS padahal sudah pindah domisili. "
+                           "Masih bisa nyoblos?")
+    assert answer.outcome == "abstain" and "KPU" in answer.text
+
+
+def test_escorting_a_candidates_registration_is_not_running(assistant: Assistant) -> None:
+    answer = assistant.ask("Saya PNS diajak ikut rombongan nganter paslon daftar ke KPU, "
+                           "boleh?")
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id not in {"aturan-nyalon-kepala-daerah",
+                                               "aturan-nyalon-dprd"}
+
+
+def test_a_would_be_candidate_may_not_use_the_office_before_resigning(assistant) -> None:
+    answer = assistant.ask("Saya kepala dinas PNS mau maju pilkada. Sebelum mundur, boleh "
+                           "sosialisasi diri lewat kegiatan dinas?")
+    assert answer.verdict == "tidak_boleh"
