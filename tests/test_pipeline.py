@@ -581,3 +581,14 @@ def test_a_would_be_candidate_may_not_use_the_office_before_resigning(assistant)
     answer = assistant.ask("Saya kepala dinas PNS mau maju pilkada. Sebelum mundur, boleh "
                            "sosialisasi diri lewat kegiatan dinas?")
     assert answer.verdict == "tidak_boleh"
+
+
+def test_forwarding_a_campaign_chain_message_is_spreading_support(assistant) -> None:
+    answer = assistant.ask("Saya PNS, di grup WA keluarga ada pesan berantai ajakan pilih "
+                           "caleg. Kalau saya teruskan ke grup lain, kena gk?")
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_informal_can_and_caught_questions_ask_permission() -> None:
+    assert understand("emg ASN bisa minta izin buat ikut kampanye?").intent == "permission"
+    assert understand("klo kita ikut deklarasi aja, kena gk?").intent == "permission"
