@@ -262,8 +262,9 @@ def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chose
     when it is about a civil servant, named or the asker; one that names nobody ("bolehkah
     kampanye di sekolah?") may be about the campaigners' own rules."""
     assert found.similarity is not None
-    if q.asks_for_asn:
-        return chosen
+    topics = set(intent_meta(q.intent).get("topics") or [])
+    if q.asks_for_asn or str(retriever.doc_meta(chosen).get("topic", "")) in topics:
+        return chosen  # ... or the card on what it asks ("lapornya ke mana?")
     best = retriever.doc_similarity(chosen, found.similarity) + NEAR_MISS_LEAD
     misses = [d for d in retriever.doc_ids() if _is_near_miss(retriever, d)]
     closer = [d for d in misses if retriever.doc_similarity(d, found.similarity) > best]

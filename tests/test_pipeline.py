@@ -592,3 +592,14 @@ def test_forwarding_a_campaign_chain_message_is_spreading_support(assistant) -> 
 def test_informal_can_and_caught_questions_ask_permission() -> None:
     assert understand("emg ASN bisa minta izin buat ikut kampanye?").intent == "permission"
     assert understand("klo kita ikut deklarasi aja, kena gk?").intent == "permission"
+
+
+def test_resigning_only_if_elected_is_running_without_resigning(assistant) -> None:
+    answer = assistant.ask("Saya PNS mau nyaleg DPRD, boleh mundur kalau sudah terpilih saja?")
+    assert answer.verdict == "tidak_boleh"
+
+
+def test_private_employers_and_regional_heads_as_subjects_are_not_civil_servants() -> None:
+    assert understand("Kantor saya (swasta) nyuruh karyawan milih caleg tertentu, boleh?").others
+    assert understand("Bupati yang mau nyalon lagi boleh mutasi pejabat?").others
+    assert not understand("Bolehkah ASN like postingan calon bupati?").others
