@@ -603,3 +603,9 @@ def test_private_employers_and_regional_heads_as_subjects_are_not_civil_servants
     assert understand("Kantor saya (swasta) nyuruh karyawan milih caleg tertentu, boleh?").others
     assert understand("Bupati yang mau nyalon lagi boleh mutasi pejabat?").others
     assert not understand("Bolehkah ASN like postingan calon bupati?").others
+
+
+def test_a_campaign_teams_internal_meeting_is_not_passive_attendance(assistant) -> None:
+    answer = assistant.ask("Bolehkah ASN ikut rapat konsolidasi tim pemenangan caleg kalau "
+                           "tidak pakai atribut?")
+    assert answer.verdict == "tidak_boleh"
