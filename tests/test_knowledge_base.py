@@ -72,6 +72,14 @@ def test_all_25_fact_sheet_questions_are_in_the_dev_set() -> None:
         assert set(item["gold"]) <= card_ids, item["id"]
 
 
+def test_every_eval_item_has_its_own_id() -> None:
+    """Reports and comparisons name items by id: two batches must not reuse one."""
+    ids = [item["id"] for path in sorted((ROOT / "eval").rglob("*.yaml"))
+           if path.name != "splits.yaml"
+           for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+    assert len(ids) == len(set(ids))
+
+
 @pytest.mark.parametrize(("question", "verdict", "opening", "basis"), [
     ("Bolehkah PNS ikut mencoblos di pemilu?", "boleh", "Boleh.", "UU 20/2023"),
     ("Saya mau datang ke kampanye cuma untuk mendengarkan visi misi, boleh?", "bersyarat",
