@@ -495,9 +495,13 @@ def test_a_negated_attribute_is_not_an_attribute(assistant: Assistant) -> None:
     assert uniform.verdict == "tidak_boleh"
 
 
-def test_telling_others_whom_to_vote_for_is_not_voting(assistant: Assistant) -> None:
-    answer = assistant.ask("Kepala dinas nyuruh guru-guru memilih paslon nomor urut 1, itu "
-                           "boleh?")
+@pytest.mark.parametrize("question", [
+    "Kepala dinas nyuruh guru-guru memilih paslon nomor urut 1, itu boleh?",
+    "Tetangga minta saran sebaiknya pilih caleg yang mana, saya ASN boleh kasih saran?",
+])
+def test_telling_or_advising_others_whom_to_vote_for_is_not_voting(assistant: Assistant,
+                                                                   question: str) -> None:
+    answer = assistant.ask(question)
     assert answer.verdict == "tidak_boleh"
     assert answer.citations[0].doc_id != "aturan-memberikan-suara"
 
@@ -536,13 +540,6 @@ def test_a_who_question_naming_only_what_a_news_report_names_is_answered(assista
 def test_speaking_at_a_campaign_rally_is_campaigning(assistant: Assistant) -> None:
     answer = assistant.ask("Bolehkah guru PNS jadi pembicara di rapat umum kampanye partai?")
     assert answer.verdict == "tidak_boleh"
-
-
-def test_advising_others_whom_to_vote_for_is_not_voting(assistant: Assistant) -> None:
-    answer = assistant.ask("Tetangga minta saran sebaiknya pilih caleg yang mana, saya ASN "
-                           "boleh kasih saran?")
-    assert answer.verdict == "tidak_boleh"
-    assert answer.citations[0].doc_id != "aturan-memberikan-suara"
 
 
 def test_a_sanction_word_alone_does_not_make_a_question_about_elections(assistant) -> None:
