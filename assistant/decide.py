@@ -299,16 +299,16 @@ def _affirms(text: str, phrases: list[Any]) -> bool:
                                  for m in pattern.finditer(text))
 
 
-def _uses_any(text: str, phrases: list[Any], inflected: bool = False) -> bool:
-    """Whether a text uses any of the phrases as whole words (``inflected``: with any
-    ending, so "kampanye" finds "kampanyenya")."""
-    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), inflected)
+def _uses_any(text: str, phrases: list[Any]) -> bool:
+    """Whether a text uses any of the phrases as written, as whole words."""
+    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), False)
     return bool(pattern and pattern.search(text))
 
 
 @lru_cache(maxsize=1024)
 def _phrase_regex(phrases: tuple[str, ...], inflected: bool) -> re.Pattern[str] | None:
-    """One pattern per card field, compiled once rather than per phrase per question."""
+    """One pattern per card field, compiled once rather than per phrase per question
+    (``inflected``: with any ending, so "kampanye" finds "kampanyenya")."""
     if not phrases:
         return None
     end = r"\w*" if inflected else ""

@@ -90,6 +90,11 @@ def intent_meta(intent: str) -> dict[str, Any]:
     return intents()["meta"].get(intent) or intents()["meta"]["general"]
 
 
+def _roots(terms: list[str]) -> frozenset[str]:
+    """The terms that are root words, matched in any derived form of a question's words."""
+    return frozenset(w for w in terms if tokens(str(w)) == [w])
+
+
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str]:
     alternatives = sorted((p for p in phrases), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
@@ -115,6 +120,8 @@ def lexicon() -> dict[str, Any]:
     generic = frozenset(tokens(data["generic_words"]))
     actor_words = frozenset(t for ws in data["actors"].values() for w in ws for t in tokens(str(w)))
     not_action = asking | actor_words | part | generic
+    discipline = set(data["discipline_terms"])
+    election = [w for w in data["domain_terms"] if w not in discipline]
     return {
         "actors": {a: _phrase_pattern([esc(w) for w in ws]) for a, ws in data["actors"].items()},
         "special_actors": list(data["special_actors"]),
@@ -124,11 +131,9 @@ def lexicon() -> dict[str, Any]:
         # Election words, matched as written ("candidate's", "hak pilih") or, for a root
         # word, in any derived form ("berkampanye", "dicalonkan").
         "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
-        "domain_roots": frozenset(w for w in data["domain_terms"] if tokens(str(w)) == [w]),
-        "election": _phrase_pattern([esc(w) for w in data["domain_terms"]
-                                     if w not in set(data["discipline_terms"])]),
-        "election_roots": frozenset(w for w in data["domain_terms"] if tokens(str(w)) == [w]
-                                    and w not in set(data["discipline_terms"])),
+        "domain_roots": _roots(data["domain_terms"]),
+        "election": _phrase_pattern([esc(w) for w in election]),
+        "election_roots": _roots(election),
         "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
         "slang": slang,
