@@ -121,6 +121,11 @@ def _card(d: Decision) -> Answer:
     body: list[str] = []
     if verdict:
         body.append(f"{_verdict_line(card, verdict, q.lang)} {reason} [1]")
+        if d.reason == "breach_named":
+            # The question's situation is allowed elsewhere; the act it names is not.
+            act = next((used for cid, used in q.breaches if cid == card.get("id")), "")
+            body.append(msg["breach"].format(act=act.strip(),
+                                             permitted=d.alternatives[0].get("title", "")))
     elif lead == "sanction" and sanction.text:
         body.append(f"{msg['sanction']} {sanction.text} [1]")
         body.append(f"{reason} [1]")

@@ -12,9 +12,7 @@ calibration can be refitted.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,7 +20,13 @@ import numpy as np
 from assistant.calibration import Calibration
 from assistant.chunking import QUESTION_SECTIONS
 from assistant.retrieval import Hit, Retrieval, Retriever
-from assistant.text import split_sentences, token_set, tokens
+from assistant.text import (
+    affirms,
+    phrase_regex,
+    split_sentences,
+    token_set,
+    tokens,
+)
 from assistant.understand import Question, answer_types, intent_meta, lexicon
 
 RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
@@ -32,6 +36,7 @@ CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permi
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
 NEAR_MISS_LEAD = 0.01  # how far a near miss must lead the chosen document's meaning (train)
 ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
+PERMISSIVE = {"boleh", "bersyarat"}
 OUTCOMES = ("article", "verdict", "parts", "explanation", "passages", "clarify", "abstain")
 
 
@@ -83,6 +88,17 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
     card = _ruled(q, card)
     feats = features(q, found, retriever, chosen, card)
+    breach = _breach(q, card)
+    if breach and q.asks_verdict and retriever.doc_meta(breach):
+        # "Foto bareng suami caleg, terus di-share boleh?": the photo may be allowed, the
+        # sharing is not. The act decides; the question's scope is still the first card's.
+        permitted, card = card, _ruled(q, retriever.doc_meta(breach))
+        chosen = breach
+        if not _eligible(q, card):
+            return Decision("clarify", q, permitted, alternatives=[permitted, card],
+                            features=feats, reason="breach_named")
+    else:
+        permitted = {}
     if _is_near_miss(retriever, chosen):
         # A near miss the corpus names as such (pension age, the CPNS exam): decline, and
         # say where the answer is.
@@ -124,7 +140,8 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         sure = scope >= max(cal.threshold("verdict_scope"), cal.threshold("scope"))
         if fit >= cal.threshold("verdict") and sure and _eligible(q, card):
             return Decision("verdict", q, card, card_hit, quote, support, confidence=fit,
-                            features=feats)
+                            features=feats, alternatives=[permitted] if permitted else [],
+                            reason="breach_named" if permitted else "")
         others = _rivals(q, found, retriever, chosen)
         if others:
             return Decision("clarify", q, card, card_hit, alternatives=[card, *others],
@@ -272,48 +289,33 @@ def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chose
                default=chosen)
 
 
+def _breach(q: Question, card: dict[str, Any]) -> str | None:
+    """The card of an act the question names that breaches neutrality whatever the
+    situation, when the chosen card would permit it: the permitting card answers only for
+    what it permits (its ``requires``, ``allows`` and its rulings other than tidak_boleh)."""
+    if card.get("verdict") not in PERMISSIVE or card.get("others_act") or _special_only(card):
+        return None
+    allowed = [*(card.get("requires") or []), *(card.get("allows") or [])]
+    for ruling in card.get("rulings") or []:
+        if ruling.get("verdict") != "tidak_boleh":
+            allowed += ruling.get("when") or []
+    own = phrase_regex(tuple(str(p).lower() for p in allowed), True)
+    for forbidding, used in q.breaches:
+        if forbidding != card.get("id") and not (own and own.fullmatch(used)):
+            return forbidding
+    return None
+
+
 def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
     """A card without one verdict may hold ``rulings``, one per action (a village head may
     vote but not campaign): the first whose phrases the question uses gives the verdict and
     the summary."""
     text = f" {q.query.lower()} "
     for ruling in card.get("rulings") or []:
-        if _affirms(text, ruling.get("when") or []):
+        if affirms(text, ruling.get("when") or []):
             fields = {k: v for k, v in ruling.items() if k != "when"}
             return {**card, **fields}
     return card
-
-
-# A negator up to two words before a phrase, unless it is the tag of a yes/no question
-# ("boleh gak saya copot?").
-_NEGATED = re.compile(r"(?<!boleh )(?<!bisa )(?<!bener )(?<!benar )(?<!harus )(?<!wajib )"
-                      r"(?<!perlu )\b(?:tanpa|tidak|tdk|nggak|ngga|gak|ga|gk|enggak|bukan|"
-                      r"without|not|no|never)\s+(?:\w+\s+){0,2}$")
-
-
-def _affirms(text: str, phrases: list[Any]) -> bool:
-    """Whether a text uses any of the phrases other than negated: "nggak pakai atribut" and
-    "tanpa seragam" say the opposite of "pakai atribut" and "seragam"."""
-    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), True)
-    return bool(pattern) and any(not _NEGATED.search(text[: m.start()])
-                                 for m in pattern.finditer(text))
-
-
-def _uses_any(text: str, phrases: list[Any]) -> bool:
-    """Whether a text uses any of the phrases as written, as whole words."""
-    pattern = _phrase_regex(tuple(str(p).lower() for p in phrases), False)
-    return bool(pattern and pattern.search(text))
-
-
-@lru_cache(maxsize=1024)
-def _phrase_regex(phrases: tuple[str, ...], inflected: bool) -> re.Pattern[str] | None:
-    """One pattern per card field, compiled once rather than per phrase per question
-    (``inflected``: with any ending, so "kampanye" finds "kampanyenya")."""
-    if not phrases:
-        return None
-    end = r"\w*" if inflected else ""
-    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives}){end}(?![\w-])")
 
 
 def _names_covered(q: Question, retriever: Retriever, doc_id: str) -> int:
@@ -332,10 +334,10 @@ def _excluded(q: Question, card: dict[str, Any]) -> bool:
     what the card's situation needs (a card about a spouse who runs ``requires`` a spouse:
     "boleh bantu caleg?" is not about one)."""
     text = f" {q.query.lower()} "
-    if _uses_any(text, card.get("excludes") or []):
+    if affirms(text, card.get("excludes") or []):  # "di luar jam kerja" is no working hours
         return True
     needed = card.get("requires") or []
-    return bool(needed) and not _affirms(text, needed)
+    return bool(needed) and not affirms(text, needed)
 
 
 def _covers(q: Question, card: dict[str, Any]) -> bool:

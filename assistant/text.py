@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 _WORD = re.compile(r"[0-9A-Za-zÀ-ÿ]+(?:[-'][0-9A-Za-zÀ-ÿ]+)*")
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before a space
@@ -172,3 +173,42 @@ def detect_language(text: str) -> str:
     en = sum(w in _EN_MARKERS for w in ws)
     idn = sum(w in _ID_MARKERS for w in ws)
     return "en" if en > idn else "id"
+
+
+# A negator ("di luar", outside, included) up to two words before a phrase, unless it is
+# the tag of a yes/no question ("boleh gak saya copot?").
+_NEGATED = re.compile(r"(?<!boleh )(?<!bisa )(?<!bener )(?<!benar )(?<!harus )(?<!wajib )"
+                      r"(?<!perlu )\b(?:tanpa|tidak|tdk|nggak|ngga|gak|ga|gk|enggak|bukan|"
+                      r"luar|diluar|without|not|no|never|outside)\s+(?:\w+\s+){0,2}$")
+
+
+def affirms(text: str, phrases: list[Any]) -> bool:
+    """Whether a text uses any of the phrases other than negated: "nggak pakai atribut" and
+    "tanpa seragam" say the opposite of "pakai atribut" and "seragam"."""
+    return affirmed(text, phrases) is not None
+
+
+def affirmed(text: str, phrases: list[Any]) -> str | None:
+    """The first of the phrases a text uses other than negated, as the text writes it."""
+    pattern = phrase_regex(tuple(str(p).lower() for p in phrases), True)
+    if pattern is None:
+        return None
+    return next((m.group(0) for m in pattern.finditer(text)
+                 if not _NEGATED.search(text[: m.start()])), None)
+
+
+def uses_any(text: str, phrases: list[Any]) -> bool:
+    """Whether a text uses any of the phrases as written, as whole words."""
+    pattern = phrase_regex(tuple(str(p).lower() for p in phrases), False)
+    return bool(pattern and pattern.search(text))
+
+
+@lru_cache(maxsize=1024)
+def phrase_regex(phrases: tuple[str, ...], inflected: bool) -> re.Pattern[str] | None:
+    """One pattern per card field, compiled once rather than per phrase per question
+    (``inflected``: with any ending, so "kampanye" finds "kampanyenya")."""
+    if not phrases:
+        return None
+    end = r"\w*" if inflected else ""
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives}){end}(?![\w-])")

@@ -20,7 +20,16 @@ from typing import Any
 
 import yaml
 
-from assistant.text import detect_language, squash, stopwords, tokens, turn_text, words
+from assistant.text import (
+    affirmed,
+    detect_language,
+    squash,
+    stopwords,
+    tokens,
+    turn_text,
+    uses_any,
+    words,
+)
 
 History = list[Any]  # [{"role": "user", "content": ...}, ...] or [(user, assistant), ...]
 MAX_TURNS = 4  # earlier user turns a follow-up may lean on (a long chat never recurses deeper)
@@ -61,6 +70,12 @@ class Question:
         return self.asks_verdict and bool(self.actors or self.personal)
 
     @property
+    def breaches(self) -> tuple[tuple[str, str], ...]:
+        """The acts that breach neutrality whatever the situation (data/breaches.yaml) the
+        question names other than negated, each as (card that forbids it, words used)."""
+        return breach_acts(self.query)
+
+    @property
     def special_actors(self) -> tuple[str, ...]:
         """Actors whose rules differ (retirees, TNI/Polri, village heads), when the question
         is about them: named first ("Pak camat nyuruh kades ..." is about the camat)."""
@@ -98,6 +113,22 @@ def _roots(terms: list[str]) -> frozenset[str]:
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str]:
     alternatives = sorted((p for p in phrases), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+
+
+@lru_cache(maxsize=1)
+def breach_table() -> dict[str, dict[str, Any]]:
+    return _load("breaches.yaml")
+
+
+@lru_cache(maxsize=4096)
+def breach_acts(query: str) -> tuple[tuple[str, str], ...]:
+    text = f" {query.lower()} "
+    found = []
+    for act in breach_table().values():
+        words_used = affirmed(text, act["phrases"])
+        if words_used and not uses_any(text, act.get("unless") or []):
+            found.append((str(act["card"]), words_used))
+    return tuple(found)
 
 
 @lru_cache(maxsize=1)

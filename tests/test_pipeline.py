@@ -606,3 +606,48 @@ def test_a_campaign_teams_internal_meeting_is_not_passive_attendance(assistant) 
     answer = assistant.ask("Bolehkah ASN ikut rapat konsolidasi tim pemenangan caleg kalau "
                            "tidak pakai atribut?")
     assert answer.verdict == "tidak_boleh"
+
+
+# -- an act that breaches neutrality decides over the situation around it ---------------------
+
+
+def test_breaching_acts_are_read_with_their_negation_and_harmless_uses() -> None:
+    def cards(question: str) -> set[str]:
+        return {card for card, _ in understand(question).breaches}
+
+    assert cards("Saya PNS, boleh datang pakai kaos partai?") == {
+        "aturan-atribut-partai-kaos-kampanye"}
+    assert not cards("Saya PNS, boleh datang tanpa atribut partai?")
+    assert not cards("Boleh foto bareng suami caleg asal nggak saya upload?")
+    assert not cards("Bolehkah camat mengajak warga menggunakan hak pilihnya?")
+    assert cards("Camat ngajak warga pilih paslon nomor 1, boleh?") == {
+        "aturan-pertemuan-ajakan-hadiah"}
+
+
+@pytest.mark.parametrize(("question", "card", "permitted"), [
+    ("Saya PNS, boleh nyoblos terus ngajak tetangga pilih paslon nomor 2?",
+     "aturan-pertemuan-ajakan-hadiah", "Menggunakan hak pilih"),
+    ("Saya ASN, boleh datang ke kampanye cuma dengerin tapi berangkatnya naik mobil dinas?",
+     "aturan-fasilitas-negara", "Menghadiri kampanye"),
+    ("Sy PNS, boleh gak ikut KPPS sekalian jadi jurkam caleg?", "aturan-ikut-kampanye",
+     "KPPS"),
+])
+def test_an_act_that_breaches_decides_over_the_situation_allowed(
+        assistant: Assistant, question: str, card: str, permitted: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id == card
+    note = next(line for line in answer.text.splitlines() if "tidak mencakup" in line)
+    assert permitted in note
+
+
+@pytest.mark.parametrize("question", [
+    "Saya PNS, boleh datang ke kampanye di luar jam kerja cuma dengerin?",
+    "Saya PNS, boleh foto bareng suami yang nyaleg asal tidak saya upload?",
+])
+def test_a_negated_breach_or_exclusion_leaves_the_permitting_card(assistant: Assistant,
+                                                                   question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.verdict == "bersyarat"
+    assert answer.citations[0].doc_id in {"aturan-hadir-kampanye-mendengar",
+                                          "aturan-foto-dengan-pasangan-calon"}
