@@ -182,6 +182,7 @@ def lexicon() -> dict[str, Any]:
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
         "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
         "abroad": re.compile("|".join(data["abroad"]), re.I),
+        "home_service": re.compile("|".join(data["home_service"]), re.I),
         "subjects": re.compile(
             r"^\W*(?:(?:" + "|".join(data["subject_openers"]) + r")\s+)?"
             r"(?:seorang\s+|para\s+|sang\s+|a\s+|an\s+|the\s+)?(?P<who>"
@@ -311,7 +312,7 @@ def _read(text: str) -> Question:
         names=_names(text),
         others=_others(text),
         personal=bool(lex["self"].search(text)),
-        abroad=bool(lex["abroad"].search(text)),
+        abroad=bool(lex["abroad"].search(text)) and not lex["home_service"].search(text),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
     )
 

@@ -46,6 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
     ("What happens to a PPPK worker who signs up as a party member?", "scenario"),
     ("Saya mau ikut penjaringan bakal calon. Apa harus cuti dulu? Kalau nggak, sanksinya apa?",
      "permission"),
+    ("Pasang stiker caleg di helm sendiri, bukan kampanye kan?", "permission"),
+    ("sy PPPK mau nyalon DPRD, hrs berhenti dulu?", "permission"),
+    ("So I can wear the candidate's cap at the rally, right?", "permission"),
+    ("Kalau ketahuan like postingan paslon, SK PPPK sy bisa dibatalkan?", "sanction"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -651,3 +655,24 @@ def test_a_negated_breach_or_exclusion_leaves_the_permitting_card(assistant: Ass
     assert answer.verdict == "bersyarat"
     assert answer.citations[0].doc_id in {"aturan-hadir-kampanye-mendengar",
                                           "aturan-foto-dengan-pasangan-calon"}
+
+
+@pytest.mark.parametrize(("question", "card"), [
+    ("Saya PNS, suami caleg. Boleh ikut teriak yel-yel pas nemenin dia kampanye?",
+     "aturan-ikut-kampanye"),
+    ("Sy ASN, boleh jadi pengurus ormas sayap partai? kan bukan partai",
+     "aturan-ormas-organisasi-kemasyarakatan"),
+    ("Aula kantor kecamatan dipinjam tim caleg buat sosialisasi program, sy PNS boleh ngizinin?",
+     "aturan-sosialisasi-program-pemerintah"),
+])
+def test_what_turns_an_allowed_situation_into_support_is_a_no(assistant: Assistant,
+                                                               question: str, card: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.verdict == "tidak_boleh"
+    assert answer.citations[0].doc_id == card
+
+
+def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
+    assert not understand("Saya PNS lagi kuliah S2 di Australia, boleh gabung tim sukses "
+                          "capres untuk diaspora?").abroad
+    assert understand("In Malaysia, can civil servants campaign?").abroad
