@@ -50,6 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
     ("sy PPPK mau nyalon DPRD, hrs berhenti dulu?", "permission"),
     ("So I can wear the candidate's cap at the rally, right?", "permission"),
     ("Kalau ketahuan like postingan paslon, SK PPPK sy bisa dibatalkan?", "sanction"),
+    ("Kata atasan sah-sah aja ikut rapat relawan, bener gitu?", "permission"),
+    ("Udah pensiun sejak Juni, berarti udah bebas ikut kampanye kan?", "permission"),
+    ("Dulu pernah kena hukdis, kalau ketahuan lagi hukumannya sama aja kan?", "sanction"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -676,3 +679,4 @@ def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
     assert not understand("Saya PNS lagi kuliah S2 di Australia, boleh gabung tim sukses "
                           "capres untuk diaspora?").abroad
     assert understand("In Malaysia, can civil servants campaign?").abroad
+    assert understand("Who won the 2020 US presidential election?").abroad
