@@ -198,6 +198,14 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
             if _names_covered(q, retriever, docs[0]) <= _names_covered(q, retriever, best):
                 return best
     top = docs[0]
+    # A card one of whose rulings names the question's very action ("foto jari ungu") answers
+    # it before a card that merely resembles the question.
+    if q.asks_verdict and not _names_ruling(q, retriever.doc_meta(top)):
+        named = [d for d in docs[1:5] if _is_card(retriever, d)
+                 and _names_ruling(q, retriever.doc_meta(d))
+                 and _covers(q, retriever.doc_meta(d))]
+        if named:
+            return named[0]
     meta = retriever.doc_meta(top)
     # A permission question is answered by a rule card: news and official texts ranked above
     # it are its evidence, not its verdict.
@@ -228,6 +236,15 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
         if covering:
             return covering[0]
     return top
+
+
+def _names_ruling(q: Question, card: dict[str, Any]) -> bool:
+    """Whether the question names the action of one of a card's rulings that allows
+    something (a ruling that forbids lists acts that many situations share)."""
+    text = f" {q.query.lower()} "
+    return not _special_only(card) and any(
+        r.get("verdict") != "tidak_boleh" and affirms(text, r.get("when") or [])
+        for r in card.get("rulings") or [])
 
 
 def _rules(card: dict[str, Any]) -> bool:

@@ -680,3 +680,15 @@ def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
                           "capres untuk diaspora?").abroad
     assert understand("In Malaysia, can civil servants campaign?").abroad
     assert understand("Who won the 2020 US presidential election?").abroad
+
+
+@pytest.mark.parametrize(("question", "verdict", "card"), [
+    ("Saya ASN, habis nyoblos boleh upload foto jari ungu ke IG? nggak pakai pose apa-apa",
+     "boleh", "aturan-memberikan-suara"),
+    ("Saya ASN, habis nyoblos upload foto jari ungu sambil pose dua jari, boleh?",
+     "tidak_boleh", "aturan-pose-jari-gestur"),
+])
+def test_a_card_whose_ruling_names_the_action_answers_it(assistant: Assistant, question: str,
+                                                         verdict: str, card: str) -> None:
+    answer = assistant.ask(question)
+    assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
