@@ -36,7 +36,6 @@ CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permi
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
 NEAR_MISS_LEAD = 0.01  # how far a near miss must lead the chosen document's meaning (train)
 ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
-PERMISSIVE = {"boleh", "bersyarat"}
 OUTCOMES = ("article", "verdict", "parts", "explanation", "passages", "clarify", "abstain")
 
 
@@ -93,10 +92,11 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         # "Foto bareng suami caleg, terus di-share boleh?": the photo may be allowed, the
         # sharing is not. The act decides; the question's scope is still the first card's.
         permitted, card = card, _ruled(q, retriever.doc_meta(breach))
-        chosen = breach
+        first, chosen = chosen, breach
         if not _eligible(q, card):
-            return Decision("clarify", q, permitted, alternatives=[permitted, card],
-                            features=feats, reason="breach_named")
+            return Decision("clarify", q, permitted, retriever.best_chunk(first, found.similarity),
+                            alternatives=[permitted, card], features=feats,
+                            reason="breach_named")
     else:
         permitted = {}
     if _is_near_miss(retriever, chosen):
@@ -308,10 +308,12 @@ def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chose
 
 def _breach(q: Question, card: dict[str, Any]) -> str | None:
     """The card of an act the question names that breaches neutrality whatever the
-    situation, when the chosen card would permit it: the permitting card answers only for
-    what it permits (its ``requires``, ``allows`` and its rulings other than tidak_boleh)."""
-    if card.get("verdict") not in PERMISSIVE or card.get("others_act") or _special_only(card):
-        return None
+    situation, when the chosen card would permit it or rules on nothing: the permitting card
+    answers only for what it permits (its ``requires``, ``allows`` and its rulings other
+    than tidak_boleh)."""
+    if (not card or card.get("verdict") == "tidak_boleh" or card.get("others_act")
+            or _special_only(card)):
+        return None  # ... or a card that rules on no action (an overview, who may report)
     allowed = [*(card.get("requires") or []), *(card.get("allows") or [])]
     for ruling in card.get("rulings") or []:
         if ruling.get("verdict") != "tidak_boleh":

@@ -182,6 +182,11 @@ _NEGATED = re.compile(r"(?<!boleh )(?<!bisa )(?<!bener )(?<!benar )(?<!harus )(?
                       r"luar|diluar|without|not|no|never|outside)\s+(?:\w+\s+){0,2}$")
 
 
+def negated_at(text: str, start: int) -> bool:
+    """Whether the words just before ``start`` negate what follows ("bukan PNS")."""
+    return bool(_NEGATED.search(text[:start].lower()))
+
+
 def affirms(text: str, phrases: list[Any]) -> bool:
     """Whether a text uses any of the phrases other than negated: "nggak pakai atribut" and
     "tanpa seragam" say the opposite of "pakai atribut" and "seragam"."""

@@ -23,6 +23,7 @@ import yaml
 from assistant.text import (
     affirmed,
     detect_language,
+    negated_at,
     squash,
     stopwords,
     tokens,
@@ -180,6 +181,7 @@ def lexicon() -> dict[str, Any]:
         "function_slang": frozenset(w for w, gloss in slang.items() if not tokens(gloss)),
         "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
         "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
+        "not_actors": _phrase_pattern([esc(w) for w in data["not_actors"]]),
         "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
         "abroad": re.compile("|".join(data["abroad"]), re.I),
         "home_service": re.compile("|".join(data["home_service"]), re.I),
@@ -228,9 +230,20 @@ def _domain_count(text: str, kind: str = "domain") -> int:
                sum(t in lex[f"{kind}_roots"] for t in tokens(text)))
 
 
-def _found(patterns: dict[str, re.Pattern[str]], text: str) -> tuple[str, ...]:
-    """The names whose pattern the text uses, in the order the text first uses them."""
-    at = {name: m.start() for name, pattern in patterns.items() if (m := pattern.search(text))}
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
+def _found(patterns: dict[str, re.Pattern[str]], text: str, affirmed: bool = False
+           ) -> tuple[str, ...]:
+    """The names whose pattern the text uses, in the order the text first uses them
+    (``affirmed``: other than negated, so "Menteri kan bukan PNS" names no PNS)."""
+    at: dict[str, int] = {}
+    for name, pattern in patterns.items():
+        for m in pattern.finditer(text):
+            if not (affirmed and negated_at(text, m.start())):
+                at[name] = m.start()
+                break
     return tuple(sorted(at, key=at.__getitem__))
 
 
@@ -298,7 +311,7 @@ def _read(text: str) -> Question:
     lex = lexicon()
     article = article_reference(text)
     intent = "article" if article else detect_intent(text)
-    actors = _found(lex["actors"], text)
+    actors = _found(lex["actors"], lex["not_actors"].sub(_blank, text), affirmed=True)
     hidden = {a for named in actors for a in lex["overrides"].get(named, ())}
     actors = tuple(a for a in actors if a not in hidden)
     elections = _found(lex["elections"], text)

@@ -692,3 +692,31 @@ def test_a_card_whose_ruling_names_the_action_answers_it(assistant: Assistant, q
                                                          verdict: str, card: str) -> None:
     answer = assistant.ask(question)
     assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
+
+
+@pytest.mark.parametrize(("question", "verdict", "card"), [
+    ("Saya camat, diundang resmi ke acara partai sebagai tugas dinas, ada surat tugas, boleh "
+     "pakai mobil dinas?", "bersyarat", "aturan-fasilitas-negara"),
+    ("Foto bareng kantor pakai pose tangan mengepal boleh buat ASN?", "boleh",
+     "aturan-pose-jari-gestur"),
+])
+def test_rulings_for_official_duty_and_a_neutral_pose(assistant: Assistant, question: str,
+                                                      verdict: str, card: str) -> None:
+    answer = assistant.ask(question)
+    assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
+
+
+@pytest.mark.parametrize("question", [
+    "Sy PNS jadi anggota PPK, honornya boleh diterima bareng gaji?",
+    "Saya ASN ditawari jadi bendahara pengurus PMI kabupaten, kan bukan partai, boleh?",
+    "Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?",
+])
+def test_pay_other_organisations_and_state_officials_get_no_verdict(assistant: Assistant,
+                                                                    question: str) -> None:
+    assert assistant.ask(question).verdict is None
+
+
+def test_a_negated_or_borrowed_actor_word_names_no_civil_servant() -> None:
+    q = understand("Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?")
+    assert q.actors == () and "pejabat negara" in q.others
+    assert understand("Saya pejabat eselon III di pemkab, boleh like postingan calon?").actors
