@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Apakah Bawaslu bisa langsung menjatuhkan sanksi ke PNS?", "authority"),
     ("Larangan ASN di media sosial itu apa saja?", "list"),
     ("Bisakah melaporkan camat yang kampanye lewat WhatsApp?", "report"),
-    ("What happens to a PPPK worker who signs up as a party member?", "scenario"),
+    ("What happens to a PPPK worker who signs up as a party member?", "sanction"),
     ("Saya mau ikut penjaringan bakal calon. Apa harus cuti dulu? Kalau nggak, sanksinya apa?",
      "permission"),
     ("Pasang stiker caleg di helm sendiri, bukan kampanye kan?", "permission"),
@@ -53,6 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Kata atasan sah-sah aja ikut rapat relawan, bener gitu?", "permission"),
     ("Udah pensiun sejak Juni, berarti udah bebas ikut kampanye kan?", "permission"),
     ("Dulu pernah kena hukdis, kalau ketahuan lagi hukumannya sama aja kan?", "sanction"),
+    ("Could a civil servant be prosecuted for handing out cash for a candidate?", "criminal"),
+    ("Kalau nggak ada rekamannya, masih bisa dilaporin ke Bawaslu?", "report"),
+    ("Our head asked us to post turnout reminders. Is that okay for us?", "permission"),
+    ("Temen sy cuma megang poster calon di video, tetep kena?", "permission"),
+    ("Kalau tinggalnya beda kota sama calonnya, masih kena aturan netralitas?", "general"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -680,6 +685,7 @@ def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
                           "capres untuk diaspora?").abroad
     assert understand("In Malaysia, can civil servants campaign?").abroad
     assert understand("Who won the 2020 US presidential election?").abroad
+    assert understand("As a UK civil servant, may I canvass for a party?").abroad
 
 
 @pytest.mark.parametrize(("question", "verdict", "card"), [
@@ -720,3 +726,15 @@ def test_a_negated_or_borrowed_actor_word_names_no_civil_servant() -> None:
     q = understand("Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?")
     assert q.actors == () and "pejabat negara" in q.others
     assert understand("Saya pejabat eselon III di pemkab, boleh like postingan calon?").actors
+
+
+@pytest.mark.parametrize(("question", "verdict"), [
+    ("Sy PNS, diminta tetangga yg nyaleg jadi panitia konsumsi pas acara kampanyenya, boleh?",
+     "tidak_boleh"),
+    ("Our regional secretary is running for regent. Can he keep his post while campaigning?",
+     "tidak_boleh"),
+    ("Sy perangkat desa, mau nyalon kades di desa sebelah, harus mundur dulu gak?", None),
+])
+def test_campaign_chores_holding_office_and_village_polls(assistant: Assistant, question: str,
+                                                          verdict: str | None) -> None:
+    assert assistant.ask(question).verdict == verdict
