@@ -738,3 +738,12 @@ def test_a_negated_or_borrowed_actor_word_names_no_civil_servant() -> None:
 def test_campaign_chores_holding_office_and_village_polls(assistant: Assistant, question: str,
                                                           verdict: str | None) -> None:
     assert assistant.ask(question).verdict == verdict
+
+
+@pytest.mark.parametrize("question", [
+    "Kepsek kami ngumpulin guru buat rapat paslon, boleh?",
+    "Are public servants allowed to put up campaign banners?",
+    "Pegawai pemkot ketahuan jadi timses caleg, gimana?",
+])
+def test_civil_service_roles_are_read_as_civil_servants(question: str) -> None:
+    assert "PNS" in understand(question).actors
