@@ -747,3 +747,16 @@ def test_campaign_chores_holding_office_and_village_polls(assistant: Assistant, 
 ])
 def test_civil_service_roles_are_read_as_civil_servants(question: str) -> None:
     assert "PNS" in understand(question).actors
+
+
+@pytest.mark.parametrize(("question", "verdict"), [
+    ("Sekolah kami jadi TPS, terus caleg mau masang spanduk di pagar sekolah, sy kepsek boleh "
+     "ngizinin?", "tidak_boleh"),
+    ("Kadis diundang ke rakerda partai yg bahas pemenangan pilgub, boleh datang sbg tamu?",
+     "tidak_boleh"),
+    ("Sy ASN KTP luar kota, pas hari coblosan telat ngantor, tukin kepotong gak?", None),
+])
+def test_banners_at_school_party_meetings_and_pay_on_voting_day(assistant: Assistant,
+                                                                question: str,
+                                                                verdict: str | None) -> None:
+    assert assistant.ask(question).verdict == verdict
