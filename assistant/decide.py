@@ -87,6 +87,7 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
     card = retriever.doc_meta(chosen) if _is_card(retriever, chosen) else {}
     card = _ruled(q, card)
     feats = features(q, found, retriever, chosen, card)
+    permitted: dict[str, Any] = {}  # the card whose situation a breaching act overrides
     breach = _breach(q, card)
     if breach and q.asks_verdict and retriever.doc_meta(breach):
         # "Foto bareng suami caleg, terus di-share boleh?": the photo may be allowed, the
@@ -97,8 +98,6 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
             return Decision("clarify", q, permitted, retriever.best_chunk(first, found.similarity),
                             alternatives=[permitted, card], features=feats,
                             reason="breach_named")
-    else:
-        permitted = {}
     if _is_near_miss(retriever, chosen):
         # A near miss the corpus names as such (pension age, the CPNS exam): decline, and
         # say where the answer is.
@@ -308,12 +307,12 @@ def _closer_near_miss(q: Question, found: Retrieval, retriever: Retriever, chose
 
 def _breach(q: Question, card: dict[str, Any]) -> str | None:
     """The card of an act the question names that breaches neutrality whatever the
-    situation, when the chosen card would permit it or rules on nothing: the permitting card
-    answers only for what it permits (its ``requires``, ``allows`` and its rulings other
-    than tidak_boleh)."""
+    situation, when the chosen card would permit it or rules on no action (an overview, who
+    the rules apply to): a permitting card answers only for what it permits (its
+    ``requires``, ``allows`` and its rulings other than tidak_boleh)."""
     if (not card or card.get("verdict") == "tidak_boleh" or card.get("others_act")
             or _special_only(card)):
-        return None  # ... or a card that rules on no action (an overview, who may report)
+        return None
     allowed = [*(card.get("requires") or []), *(card.get("allows") or [])]
     for ruling in card.get("rulings") or []:
         if ruling.get("verdict") != "tidak_boleh":

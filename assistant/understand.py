@@ -123,6 +123,8 @@ def breach_table() -> dict[str, dict[str, Any]]:
 
 @lru_cache(maxsize=4096)
 def breach_acts(query: str) -> tuple[tuple[str, str], ...]:
+    """(card, words used) for each act of data/breaches.yaml a text names, not negated and
+    without a word that makes it harmless."""
     text = f" {query.lower()} "
     found = []
     for act in breach_table().values():
