@@ -240,7 +240,7 @@ def _choose(q: Question, found: Retrieval, retriever: Retriever) -> str:
 def _names_ruling(q: Question, card: dict[str, Any]) -> bool:
     """Whether the question names the action of one of a card's rulings that allows
     something (a ruling that forbids lists acts that many situations share)."""
-    text = f" {q.query.lower()} "
+    text = q.matched
     return not _special_only(card) and any(
         r.get("verdict") != "tidak_boleh" and affirms(text, r.get("when") or [])
         for r in card.get("rulings") or [])
@@ -328,7 +328,7 @@ def _ruled(q: Question, card: dict[str, Any]) -> dict[str, Any]:
     """A card without one verdict may hold ``rulings``, one per action (a village head may
     vote but not campaign): the first whose phrases the question uses gives the verdict and
     the summary."""
-    text = f" {q.query.lower()} "
+    text = q.matched
     for ruling in card.get("rulings") or []:
         if affirms(text, ruling.get("when") or []):
             fields = {k: v for k, v in ruling.items() if k != "when"}
@@ -351,7 +351,7 @@ def _excluded(q: Question, card: dict[str, Any]) -> bool:
     """Whether the question names something the card says it does not cover, or misses
     what the card's situation needs (a card about a spouse who runs ``requires`` a spouse:
     "boleh bantu caleg?" is not about one)."""
-    text = f" {q.query.lower()} "
+    text = q.matched
     if affirms(text, card.get("excludes") or []):  # "di luar jam kerja" is no working hours
         return True
     needed = card.get("requires") or []

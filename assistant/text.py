@@ -209,11 +209,12 @@ def uses_any(text: str, phrases: list[Any]) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def phrase_regex(phrases: tuple[str, ...], inflected: bool) -> re.Pattern[str] | None:
-    """One pattern per card field, compiled once rather than per phrase per question
-    (``inflected``: with any ending, so "kampanye" finds "kampanyenya")."""
+def phrase_regex(phrases: tuple[str, ...], inflected: bool, flags: int = 0
+                 ) -> re.Pattern[str] | None:
+    """One pattern per card field or lexicon list, compiled once rather than per phrase per
+    question (``inflected``: with any ending, so "kampanye" finds "kampanyenya")."""
     if not phrases:
         return None
     end = r"\w*" if inflected else ""
     alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives}){end}(?![\w-])")
+    return re.compile(rf"(?<![\w-])(?:{alternatives}){end}(?![\w-])", flags)

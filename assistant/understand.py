@@ -24,6 +24,7 @@ from assistant.text import (
     affirmed,
     detect_language,
     negated_at,
+    phrase_regex,
     squash,
     stopwords,
     tokens,
@@ -71,6 +72,11 @@ class Question:
         return self.asks_verdict and bool(self.actors or self.personal)
 
     @property
+    def matched(self) -> str:
+        """The query as card and lexicon phrases are matched against it (lower case)."""
+        return self.query.lower()
+
+    @property
     def breaches(self) -> tuple[tuple[str, str], ...]:
         """The acts that breach neutrality whatever the situation (data/breaches.yaml) the
         question names other than negated, each as (card that forbids it, words used)."""
@@ -112,8 +118,10 @@ def _roots(terms: list[str]) -> frozenset[str]:
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str]:
-    alternatives = sorted((p for p in phrases), key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+    """A lexicon list as one case-insensitive pattern of whole words or phrases."""
+    pattern = phrase_regex(tuple(map(str, phrases)), False, re.I)
+    assert pattern is not None, "a lexicon list is never empty"
+    return pattern
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +133,7 @@ def breach_table() -> dict[str, dict[str, Any]]:
 def breach_acts(query: str) -> tuple[tuple[str, str], ...]:
     """(card, words used) for each act of data/breaches.yaml a text names, not negated and
     without a word that makes it harmless."""
-    text = f" {query.lower()} "
+    text = query.lower()
     found = []
     for act in breach_table().values():
         words_used = affirmed(text, act["phrases"])
@@ -157,19 +165,19 @@ def lexicon() -> dict[str, Any]:
     discipline = set(data["discipline_terms"])
     election = [w for w in data["domain_terms"] if w not in discipline]
     return {
-        "actors": {a: _phrase_pattern([esc(w) for w in ws]) for a, ws in data["actors"].items()},
+        "actors": {a: _phrase_pattern(ws) for a, ws in data["actors"].items()},
         "special_actors": list(data["special_actors"]),
         "overrides": {k: set(v) for k, v in (data.get("overrides") or {}).items()},
-        "elections": {e: _phrase_pattern([esc(w) for w in ws])
+        "elections": {e: _phrase_pattern(ws)
                       for e, ws in data["elections"].items()},
         # Election words, matched as written ("candidate's", "hak pilih") or, for a root
         # word, in any derived form ("berkampanye", "dicalonkan").
-        "domain": _phrase_pattern([esc(w) for w in data["domain_terms"]]),
+        "domain": _phrase_pattern(data["domain_terms"]),
         "domain_roots": _roots(data["domain_terms"]),
-        "election": _phrase_pattern([esc(w) for w in election]),
+        "election": _phrase_pattern(election),
         "election_roots": _roots(election),
         "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
-        "back": _phrase_pattern([esc(w) for w in data["back_references"]]),
+        "back": _phrase_pattern(data["back_references"]),
         "slang": slang,
         "actor_words": actor_words,
         "asking": asking,
@@ -181,10 +189,10 @@ def lexicon() -> dict[str, Any]:
             w for w, gloss in slang.items() if set(words(gloss)) <= not_action},
         # Short forms of function words ("yg", "jg", "sy"), dropped like them.
         "function_slang": frozenset(w for w, gloss in slang.items() if not tokens(gloss)),
-        "situation": _phrase_pattern([esc(w) for w in data["situation_words"]]),
-        "others": _phrase_pattern([esc(w) for w in data["other_actors"]]),
-        "not_actors": _phrase_pattern([esc(w) for w in data["not_actors"]]),
-        "self": _phrase_pattern([esc(w) for w in data["self_words"]]),
+        "situation": _phrase_pattern(data["situation_words"]),
+        "others": _phrase_pattern(data["other_actors"]),
+        "not_actors": _phrase_pattern(data["not_actors"]),
+        "self": _phrase_pattern(data["self_words"]),
         "abroad": re.compile("|".join(data["abroad"]), re.I),
         "home_service": re.compile("|".join(data["home_service"]), re.I),
         "subjects": re.compile(
