@@ -665,21 +665,6 @@ def test_a_negated_breach_or_exclusion_leaves_the_permitting_card(assistant: Ass
                                           "aturan-foto-dengan-pasangan-calon"}
 
 
-@pytest.mark.parametrize(("question", "card"), [
-    ("Saya PNS, suami caleg. Boleh ikut teriak yel-yel pas nemenin dia kampanye?",
-     "aturan-ikut-kampanye"),
-    ("Sy ASN, boleh jadi pengurus ormas sayap partai? kan bukan partai",
-     "aturan-ormas-organisasi-kemasyarakatan"),
-    ("Aula kantor kecamatan dipinjam tim caleg buat sosialisasi program, sy PNS boleh ngizinin?",
-     "aturan-sosialisasi-program-pemerintah"),
-])
-def test_what_turns_an_allowed_situation_into_support_is_a_no(assistant: Assistant,
-                                                               question: str, card: str) -> None:
-    answer = assistant.ask(question)
-    assert answer.verdict == "tidak_boleh"
-    assert answer.citations[0].doc_id == card
-
-
 def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
     assert not understand("Saya PNS lagi kuliah S2 di Australia, boleh gabung tim sukses "
                           "capres untuk diaspora?").abroad
@@ -688,56 +673,10 @@ def test_an_indonesian_civil_servant_abroad_is_still_asked_about() -> None:
     assert understand("As a UK civil servant, may I canvass for a party?").abroad
 
 
-@pytest.mark.parametrize(("question", "verdict", "card"), [
-    ("Saya ASN, habis nyoblos boleh upload foto jari ungu ke IG? nggak pakai pose apa-apa",
-     "boleh", "aturan-memberikan-suara"),
-    ("Saya ASN, habis nyoblos upload foto jari ungu sambil pose dua jari, boleh?",
-     "tidak_boleh", "aturan-pose-jari-gestur"),
-])
-def test_a_card_whose_ruling_names_the_action_answers_it(assistant: Assistant, question: str,
-                                                         verdict: str, card: str) -> None:
-    answer = assistant.ask(question)
-    assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
-
-
-@pytest.mark.parametrize(("question", "verdict", "card"), [
-    ("Saya camat, diundang resmi ke acara partai sebagai tugas dinas, ada surat tugas, boleh "
-     "pakai mobil dinas?", "bersyarat", "aturan-fasilitas-negara"),
-    ("Foto bareng kantor pakai pose tangan mengepal boleh buat ASN?", "boleh",
-     "aturan-pose-jari-gestur"),
-])
-def test_rulings_for_official_duty_and_a_neutral_pose(assistant: Assistant, question: str,
-                                                      verdict: str, card: str) -> None:
-    answer = assistant.ask(question)
-    assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
-
-
-@pytest.mark.parametrize("question", [
-    "Sy PNS jadi anggota PPK, honornya boleh diterima bareng gaji?",
-    "Saya ASN ditawari jadi bendahara pengurus PMI kabupaten, kan bukan partai, boleh?",
-    "Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?",
-])
-def test_pay_other_organisations_and_state_officials_get_no_verdict(assistant: Assistant,
-                                                                    question: str) -> None:
-    assert assistant.ask(question).verdict is None
-
-
 def test_a_negated_or_borrowed_actor_word_names_no_civil_servant() -> None:
     q = understand("Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?")
     assert q.actors == () and "pejabat negara" in q.others
     assert understand("Saya pejabat eselon III di pemkab, boleh like postingan calon?").actors
-
-
-@pytest.mark.parametrize(("question", "verdict"), [
-    ("Sy PNS, diminta tetangga yg nyaleg jadi panitia konsumsi pas acara kampanyenya, boleh?",
-     "tidak_boleh"),
-    ("Our regional secretary is running for regent. Can he keep his post while campaigning?",
-     "tidak_boleh"),
-    ("Sy perangkat desa, mau nyalon kades di desa sebelah, harus mundur dulu gak?", None),
-])
-def test_campaign_chores_holding_office_and_village_polls(assistant: Assistant, question: str,
-                                                          verdict: str | None) -> None:
-    assert assistant.ask(question).verdict == verdict
 
 
 @pytest.mark.parametrize("question", [
@@ -749,14 +688,53 @@ def test_civil_service_roles_are_read_as_civil_servants(question: str) -> None:
     assert "PNS" in understand(question).actors
 
 
-@pytest.mark.parametrize(("question", "verdict"), [
-    ("Sekolah kami jadi TPS, terus caleg mau masang spanduk di pagar sekolah, sy kepsek boleh "
-     "ngizinin?", "tidak_boleh"),
-    ("Kadis diundang ke rakerda partai yg bahas pemenangan pilgub, boleh datang sbg tamu?",
-     "tidak_boleh"),
-    ("Sy ASN KTP luar kota, pas hari coblosan telat ngantor, tukin kepotong gak?", None),
+@pytest.mark.parametrize(("question", "verdict", "card"), [
+    # What turns an allowed situation into support is a no.
+    pytest.param("Saya PNS, suami caleg. Boleh ikut teriak yel-yel pas nemenin dia kampanye?",
+                 "tidak_boleh", "aturan-ikut-kampanye", id="yel-yel-beside-a-spouse"),
+    pytest.param("Sy ASN, boleh jadi pengurus ormas sayap partai? kan bukan partai",
+                 "tidak_boleh", "aturan-ormas-organisasi-kemasyarakatan", id="party-wing-ormas"),
+    pytest.param("Aula kantor kecamatan dipinjam tim caleg buat sosialisasi program, sy PNS boleh "
+                 "ngizinin?", "tidak_boleh", "aturan-sosialisasi-program-pemerintah",
+                 id="candidate-team-socialisation"),
+    # A card whose permitting ruling names the action answers it; a breaching act still decides.
+    pytest.param("Saya ASN, habis nyoblos boleh upload foto jari ungu ke IG? nggak pakai pose "
+                 "apa-apa", "boleh", "aturan-memberikan-suara", id="inked-finger-photo"),
+    pytest.param("Saya ASN, habis nyoblos upload foto jari ungu sambil pose dua jari, boleh?",
+                 "tidak_boleh", "aturan-pose-jari-gestur", id="inked-finger-with-a-pose"),
+    # Rulings for official duty and a neutral pose.
+    pytest.param("Saya camat, diundang resmi ke acara partai sebagai tugas dinas, ada surat tugas, "
+                 "boleh pakai mobil dinas?", "bersyarat", "aturan-fasilitas-negara",
+                 id="official-duty"),
+    pytest.param("Foto bareng kantor pakai pose tangan mengepal boleh buat ASN?", "boleh",
+                 "aturan-pose-jari-gestur", id="clenched-fist"),
 ])
-def test_banners_at_school_party_meetings_and_pay_on_voting_day(assistant: Assistant,
-                                                                question: str,
-                                                                verdict: str | None) -> None:
+def test_the_card_that_rules_on_the_act_answers(assistant: Assistant, question: str,
+                                                verdict: str, card: str) -> None:
+    answer = assistant.ask(question)
+    assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
+
+
+@pytest.mark.parametrize(("question", "verdict"), [
+    pytest.param("Sy PNS, diminta tetangga yg nyaleg jadi panitia konsumsi pas acara "
+                 "kampanyenya, boleh?", "tidak_boleh", id="campaign-catering"),
+    pytest.param("Our regional secretary is running for regent. Can he keep his post while "
+                 "campaigning?", "tidak_boleh", id="running-in-office"),
+    pytest.param("Sekolah kami jadi TPS, terus caleg mau masang spanduk di pagar sekolah, sy "
+                 "kepsek boleh ngizinin?", "tidak_boleh", id="banner-on-a-school-fence"),
+    pytest.param("Kadis diundang ke rakerda partai yg bahas pemenangan pilgub, boleh datang sbg "
+                 "tamu?", "tidak_boleh", id="party-work-meeting"),
+    # Pay, other organisations, village polls and state officials get no verdict.
+    pytest.param("Sy perangkat desa, mau nyalon kades di desa sebelah, harus mundur dulu gak?",
+                 None, id="village-head-candidacy"),
+    pytest.param("Sy ASN KTP luar kota, pas hari coblosan telat ngantor, tukin kepotong gak?",
+                 None, id="pay-on-voting-day"),
+    pytest.param("Sy PNS jadi anggota PPK, honornya boleh diterima bareng gaji?", None,
+                 id="poll-worker-pay"),
+    pytest.param("Saya ASN ditawari jadi bendahara pengurus PMI kabupaten, kan bukan partai, "
+                 "boleh?", None, id="non-party-organisation"),
+    pytest.param("Gubernur itu pejabat negara, bukan ASN. Boleh dia ikut kampanye?", None,
+                 id="state-official"),
+])
+def test_the_verdict_or_none(assistant: Assistant, question: str, verdict: str | None) -> None:
     assert assistant.ask(question).verdict == verdict
