@@ -68,10 +68,12 @@ class Assistant:
         """The decision for the question; one about several actions is also decided part by
         part, and answered so when different rules apply."""
         retriever = self.retriever
-        whole = decide(q, retriever.search(q), retriever, self.calibration)
+        strict = self.settings.verdict_policy == "strict"
+        whole = decide(q, retriever.search(q), retriever, self.calibration, strict)
         if not q.parts:
             return whole
-        parts = [decide(p, retriever.search(p), retriever, self.calibration) for p in q.parts]
+        parts = [decide(p, retriever.search(p), retriever, self.calibration, strict)
+                 for p in q.parts]
         return combine(whole, parts)
 
     def ask(self, question: str, history: History | None = None) -> Answer:

@@ -241,7 +241,8 @@ def _clarify(d: Decision) -> Answer:
     assert d.card_hit is not None
     citations: list[Citation] = []
     alternatives: list[Alternative] = []
-    body = [msg["clarify_intro"]]
+    withheld = d.reason == "permission_withheld"
+    body = [msg["withheld_intro" if withheld else "clarify_intro"]]
     for card in d.alternatives:
         n = len(citations) + 1
         summary = str(card.get("summary_en" if q.lang == "en" else "summary", "")).strip()
@@ -253,7 +254,7 @@ def _clarify(d: Decision) -> Answer:
         alternatives.append(Alternative(str(card.get("title", "")), precise,
                                         card.get("verdict"), str(card["id"])))
     body.append("")
-    body.append(msg["clarify_ask"])
+    body.append(msg["withheld_ask" if withheld else "clarify_ask"])
     return Answer(q.text, _text(body, citations, q.lang), citations, grounded=True,
                   language=q.lang, intent=q.intent, outcome="clarify",
                   confidence=_rounded(d.confidence), alternatives=alternatives)

@@ -36,6 +36,7 @@ CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permi
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
 NEAR_MISS_LEAD = 0.01  # how far a near miss must lead the chosen document's meaning (train)
 ASN_ACTORS = {"pns", "pppk", "cpns", "asn"}
+PERMISSIVE = frozenset({"boleh", "bersyarat"})
 OUTCOMES = ("article", "verdict", "parts", "explanation", "passages", "clarify", "abstain")
 
 
@@ -70,7 +71,9 @@ def combine(whole: Decision, parts: list[Decision]) -> Decision:
                     reason="" if len(chosen) == len(parts) else "some_parts_unanswered")
 
 
-def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration) -> Decision:
+def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration,
+           strict: bool = False) -> Decision:
+    """``strict``: a permissive verdict is never given; the answer asks back instead."""
     if q.article:
         units = retriever.by_article(q.article)
         if units:
@@ -138,6 +141,14 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         # does: a verdict on a question outside it is a harmful answer.
         sure = scope >= max(cal.threshold("verdict_scope"), cal.threshold("scope"))
         if fit >= cal.threshold("verdict") and sure and _eligible(q, card):
+            if strict and card.get("verdict") in PERMISSIVE:
+                # Whether a conditional or situational permission holds turns on details
+                # a question rarely gives (the place, the hour, what else is done there):
+                # show the allowed case beside the forbidden one and ask which it is.
+                contrast = _contrast(q, found, retriever, chosen)
+                return Decision("clarify", q, card, card_hit, quote, support,
+                                alternatives=[card, *contrast], confidence=fit,
+                                features=feats, reason="permission_withheld")
             return Decision("verdict", q, card, card_hit, quote, support, confidence=fit,
                             features=feats, alternatives=[permitted] if permitted else [],
                             reason="breach_named" if permitted else "")
@@ -391,6 +402,22 @@ def _rivals(q: Question, found: Retrieval, retriever: Retriever, chosen: str
         if close and meta["verdict"] != mine:
             rivals.append(meta)
     return rivals[:2]
+
+
+def _contrast(q: Question, found: Retrieval, retriever: Retriever, chosen: str
+              ) -> list[dict[str, Any]]:
+    """The forbidding card nearest the question beside a permissive one: the act the
+    question names that breaches neutrality, else the closest card that says no."""
+    assert found.similarity is not None
+    named = [cid for cid, _ in q.breaches if cid != chosen and retriever.doc_meta(cid)]
+    if named:
+        return [retriever.doc_meta(named[0])]
+    banning = [d for d in retriever.doc_ids() if d != chosen
+               and retriever.doc_meta(d).get("verdict") == "tidak_boleh"
+               and _eligible(q, retriever.doc_meta(d))]
+    best = max(banning, key=lambda d: retriever.doc_similarity(d, found.similarity),
+               default=None)
+    return [retriever.doc_meta(best)] if best else []
 
 
 def _support(q: Question, card: dict[str, Any], retriever: Retriever) -> list[Hit]:

@@ -22,13 +22,12 @@ import yaml
 from assistant.calibration import FIT_FEATURES, SCOPE_FEATURES, Calibration, fit_model
 from assistant.chat import Assistant
 from assistant.compose import compose
-from assistant.decide import OUT_OF_SCOPE_TYPE
+from assistant.decide import OUT_OF_SCOPE_TYPE, PERMISSIVE
 from assistant.text import squash
 
 OUT_OF_SCOPE = {"out_of_scope", "luar"}
 NEWS = {"news", "berita"}
 ELSEWHERE = "news_elsewhere"  # about an article the corpus does not hold
-PERMISSIVE = {"boleh", "bersyarat"}
 
 
 def load_items(files: list[Path]) -> list[dict[str, Any]]:

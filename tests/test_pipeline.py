@@ -738,3 +738,17 @@ def test_the_card_that_rules_on_the_act_answers(assistant: Assistant, question: 
 ])
 def test_the_verdict_or_none(assistant: Assistant, question: str, verdict: str | None) -> None:
     assert assistant.ask(question).verdict == verdict
+
+
+def test_the_strict_policy_asks_back_instead_of_allowing(settings, assistant) -> None:
+    """Under ``verdict_policy=strict`` no answer says "Boleh": the allowed case is shown
+    beside a forbidden one and the asker is asked which is theirs; "Tidak boleh" stands."""
+    question = "Bolehkah PNS jadi anggota KPPS?"
+    assert assistant.ask(question).verdict == "bersyarat"
+    bot = Assistant(settings.replace(verdict_policy="strict"))
+    answer = bot.ask(question)
+    assert answer.outcome == "clarify" and answer.verdict is None
+    verdicts = [a.verdict for a in answer.alternatives]
+    assert verdicts[0] == "bersyarat" and "tidak_boleh" in verdicts[1:]
+    assert answer.alternatives[0].doc_id == "aturan-petugas-kpps-pps"
+    assert bot.ask("Bolehkah PNS ikut kampanye capres?").verdict == "tidak_boleh"
