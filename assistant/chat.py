@@ -68,11 +68,11 @@ class Assistant:
         """The decision for the question; one about several actions is also decided part by
         part, and answered so when different rules apply."""
         retriever = self.retriever
-        strict = self.settings.verdict_policy == "strict"
-        whole = decide(q, retriever.search(q), retriever, self.calibration, strict)
+        cautious = self.settings.verdict_policy == "cautious"
+        whole = decide(q, retriever.search(q), retriever, self.calibration, cautious)
         if not q.parts:
             return whole
-        parts = [decide(p, retriever.search(p), retriever, self.calibration, strict)
+        parts = [decide(p, retriever.search(p), retriever, self.calibration, cautious)
                  for p in q.parts]
         return combine(whole, parts)
 

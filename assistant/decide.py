@@ -72,8 +72,8 @@ def combine(whole: Decision, parts: list[Decision]) -> Decision:
 
 
 def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration,
-           strict: bool = False) -> Decision:
-    """``strict``: a permissive verdict is never given; the answer asks back instead."""
+           cautious: bool = False) -> Decision:
+    """``cautious``: a conditional verdict is not given; the answer asks back instead."""
     if q.article:
         units = retriever.by_article(q.article)
         if units:
@@ -141,10 +141,10 @@ def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration
         # does: a verdict on a question outside it is a harmful answer.
         sure = scope >= max(cal.threshold("verdict_scope"), cal.threshold("scope"))
         if fit >= cal.threshold("verdict") and sure and _eligible(q, card):
-            if strict and card.get("verdict") in PERMISSIVE:
-                # Whether a conditional or situational permission holds turns on details
-                # a question rarely gives (the place, the hour, what else is done there):
-                # show the allowed case beside the forbidden one and ask which it is.
+            if cautious and card.get("verdict") == "bersyarat":
+                # Whether a conditional permission holds turns on details a question
+                # rarely gives (the place, the hour, the superior's leave, what else is
+                # done there): show the allowed case beside the forbidden one and ask.
                 contrast = _contrast(q, found, retriever, chosen)
                 return Decision("clarify", q, card, card_hit, quote, support,
                                 alternatives=[card, *contrast], confidence=fit,

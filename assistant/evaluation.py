@@ -142,7 +142,8 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
 def run_eval(assistant: Assistant, root: Path, splits: list[str]) -> dict[str, Any]:
     start = time.perf_counter()
     _ = assistant.retriever  # builds the index if it is missing
-    result: dict[str, Any] = {"startup_seconds": time.perf_counter() - start, "splits": {}}
+    result: dict[str, Any] = {"startup_seconds": time.perf_counter() - start, "splits": {},
+                              "verdict_policy": assistant.settings.verdict_policy}
     for split in splits:
         rows = run_items(assistant, load_items(split_files(root, split)))
         result["splits"][split] = {"metrics": metrics(rows), "rows": rows}
@@ -153,7 +154,7 @@ def format_report(result: dict[str, Any], show_rows: bool = True) -> str:
     """The figures of each split, and the failing items of train and validation only: the
     test split's items are not shown, so that reading a report never tunes anything to
     them (the JSON output still holds every row)."""
-    lines = []
+    lines = [f"verdict policy: {result.get('verdict_policy', '')}"]
     for split, data in result["splits"].items():
         m = data["metrics"]
         lines += [

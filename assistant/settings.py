@@ -42,10 +42,10 @@ class Settings:
     top_k: int = 5
     # Abstention and verdicts are gated by the calibrated models in data/calibration.json.
     max_question_chars: int = 1000
-    # standard: a card's permissive verdict (boleh, bersyarat) is given when it fits;
-    # strict: it is never given as a verdict, the answer asks back with the allowed and the
-    # forbidden case side by side (README, "Evaluation": fewer harmful answers, fewer passes).
-    verdict_policy: str = "standard"
+    # cautious: a conditional verdict ("Boleh dengan syarat") is not given, since a question
+    # rarely settles its conditions: the answer shows the allowed case beside the nearest
+    # forbidden one and asks which is the asker's. direct: the card's verdict is given.
+    verdict_policy: str = "cautious"
     # Optional Chroma server (else a persistent store under index_dir).
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -83,8 +83,8 @@ class Settings:
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {result.retrieval!r}")
         if result.fusion not in {"score", "rrf"}:
             raise ValueError(f"fusion must be score or rrf, not {result.fusion!r}")
-        if result.verdict_policy not in {"standard", "strict"}:
-            raise ValueError(f"verdict_policy must be standard or strict, not "
+        if result.verdict_policy not in {"cautious", "direct"}:
+            raise ValueError(f"verdict_policy must be cautious or direct, not "
                              f"{result.verdict_policy!r}")
         if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
             raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "

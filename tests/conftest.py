@@ -54,3 +54,12 @@ def write_doc(folder: Path, doc_id: str, body: str, **meta: str) -> Path:
     path = folder / f"{doc_id}.md"
     path.write_text(f"---\n{head}\n---\n{body}\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def direct(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
+    """The shared assistant giving each card's verdict as it stands, conditional ones too
+    (``verdict_policy=direct``): for tests of which card and which ruling decide."""
+    monkeypatch.setattr(assistant, "settings",
+                        assistant.settings.replace(verdict_policy="direct"))
+    return assistant

@@ -89,9 +89,9 @@ def test_every_eval_item_has_its_own_id() -> None:
     ("Can a civil servant serve as a KPPS polling officer?", "bersyarat",
      "Yes, with conditions:", "PKPU 8/2022"),
 ])
-def test_rule_answers_open_with_the_verdict(assistant: Assistant, question: str, verdict: str,
+def test_rule_answers_open_with_the_verdict(direct: Assistant, question: str, verdict: str,
                                             opening: str, basis: str) -> None:
-    answer = assistant.ask(question)
+    answer = direct.ask(question)
     assert answer.verdict == verdict
     assert answer.text.startswith(opening)
     assert basis in answer.text

@@ -116,8 +116,8 @@ def test_a_date_question_gets_no_verdict(assistant: Assistant) -> None:
     assert not answer.text.startswith(("Yes.", "No."))
 
 
-def test_a_scenario_question_gets_the_rule_and_its_verdict(assistant: Assistant) -> None:
-    answer = assistant.ask("Bagaimana jika perangkat desa aktif menjadi caleg?")
+def test_a_scenario_question_gets_the_rule_and_its_verdict(direct: Assistant) -> None:
+    answer = direct.ask("Bagaimana jika perangkat desa aktif menjadi caleg?")
     assert answer.intent == "scenario" and answer.verdict == "bersyarat"
     assert answer.citations[0].doc_id == "aturan-kepala-desa-perangkat-desa"
     assert "PKPU 10/2023 Pasal 12 ayat (1) huruf b" in [b.label for b in answer.basis]
@@ -156,10 +156,10 @@ def test_a_who_question_about_people_no_document_names_is_declined(assistant) ->
     ("PNS boleh posting foto calon bupati dengan nomor urutnya?", None, None),
     ("Bolehkah guru PNS nonton kampanye akbar pas jam kerja?", None, None),
 ])
-def test_a_card_answers_only_the_situation_it_describes(assistant: Assistant, question: str,
+def test_a_card_answers_only_the_situation_it_describes(direct: Assistant, question: str,
                                                         card: str | None,
                                                         verdict: str | None) -> None:
-    answer = assistant.ask(question)
+    answer = direct.ask(question)
     if card:
         assert answer.citations[0].doc_id == card and answer.verdict == verdict
     else:
@@ -168,10 +168,10 @@ def test_a_card_answers_only_the_situation_it_describes(assistant: Assistant, qu
         assert answer.verdict not in ("boleh", "bersyarat")
 
 
-def test_a_follow_up_keeps_the_situation_of_the_question_before(assistant) -> None:
+def test_a_follow_up_keeps_the_situation_of_the_question_before(direct) -> None:
     history = [{"role": "user", "content": "Istri saya calon bupati, saya ASN. Boleh ikut "
                                            "mendampingi?"}]
-    answer = assistant.ask("kalau foto bareng?", history=history)
+    answer = direct.ask("kalau foto bareng?", history=history)
     assert answer.citations[0].doc_id == "aturan-foto-dengan-pasangan-calon"
     assert answer.verdict == "bersyarat"
 
@@ -469,8 +469,8 @@ def test_an_english_question_about_a_region_the_corpus_never_covers_is_declined(
     assert answer.outcome != "abstain"
 
 
-def test_must_i_resign_to_run_gets_the_condition(assistant: Assistant) -> None:
-    answer = assistant.ask("Does a civil servant need to resign before running for the DPRD?")
+def test_must_i_resign_to_run_gets_the_condition(direct: Assistant) -> None:
+    answer = direct.ask("Does a civil servant need to resign before running for the DPRD?")
     assert answer.verdict == "bersyarat" and "resign" in answer.text.lower()
 
 
@@ -498,12 +498,12 @@ def test_taking_down_a_banner_hung_on_ones_fence_is_allowed(assistant: Assistant
     assert answer.verdict == "boleh"
 
 
-def test_a_negated_attribute_is_not_an_attribute(assistant: Assistant) -> None:
+def test_a_negated_attribute_is_not_an_attribute(direct: Assistant) -> None:
     """"tanpa atribut" is passive attendance; "pakai seragam dinas" is an attribute; the
     "gak" of "boleh gak" asks, it does not negate."""
-    without = assistant.ask("Saya ASN, kalau datang ke kampanye tanpa atribut apa pun, boleh?")
+    without = direct.ask("Saya ASN, kalau datang ke kampanye tanpa atribut apa pun, boleh?")
     assert without.verdict == "bersyarat"
-    uniform = assistant.ask("Saya ASN, datang ke kampanye pakai seragam dinas boleh?")
+    uniform = direct.ask("Saya ASN, datang ke kampanye pakai seragam dinas boleh?")
     assert uniform.verdict == "tidak_boleh"
 
 
@@ -657,9 +657,9 @@ def test_an_act_that_breaches_decides_over_the_situation_allowed(
     "Saya PNS, boleh datang ke kampanye di luar jam kerja cuma dengerin?",
     "Saya PNS, boleh foto bareng suami yang nyaleg asal tidak saya upload?",
 ])
-def test_a_negated_breach_or_exclusion_leaves_the_permitting_card(assistant: Assistant,
+def test_a_negated_breach_or_exclusion_leaves_the_permitting_card(direct: Assistant,
                                                                    question: str) -> None:
-    answer = assistant.ask(question)
+    answer = direct.ask(question)
     assert answer.verdict == "bersyarat"
     assert answer.citations[0].doc_id in {"aturan-hadir-kampanye-mendengar",
                                           "aturan-foto-dengan-pasangan-calon"}
@@ -709,9 +709,9 @@ def test_civil_service_roles_are_read_as_civil_servants(question: str) -> None:
     pytest.param("Foto bareng kantor pakai pose tangan mengepal boleh buat ASN?", "boleh",
                  "aturan-pose-jari-gestur", id="clenched-fist"),
 ])
-def test_the_card_that_rules_on_the_act_answers(assistant: Assistant, question: str,
+def test_the_card_that_rules_on_the_act_answers(direct: Assistant, question: str,
                                                 verdict: str, card: str) -> None:
-    answer = assistant.ask(question)
+    answer = direct.ask(question)
     assert (answer.verdict, answer.citations[0].doc_id) == (verdict, card)
 
 
@@ -740,15 +740,18 @@ def test_the_verdict_or_none(assistant: Assistant, question: str, verdict: str |
     assert assistant.ask(question).verdict == verdict
 
 
-def test_the_strict_policy_asks_back_instead_of_allowing(settings, assistant) -> None:
-    """Under ``verdict_policy=strict`` no answer says "Boleh": the allowed case is shown
-    beside a forbidden one and the asker is asked which is theirs; "Tidak boleh" stands."""
+def test_a_conditional_permission_is_asked_back_unless_direct(assistant, monkeypatch) -> None:
+    """By default (``verdict_policy=cautious``) "Boleh dengan syarat" is not a verdict: the
+    allowed case is shown beside a forbidden one and the asker is asked which is theirs;
+    "Boleh" and "Tidak boleh" stand. ``direct`` gives the card's verdict."""
     question = "Bolehkah PNS jadi anggota KPPS?"
-    assert assistant.ask(question).verdict == "bersyarat"
-    bot = Assistant(settings.replace(verdict_policy="strict"))
-    answer = bot.ask(question)
+    answer = assistant.ask(question)
     assert answer.outcome == "clarify" and answer.verdict is None
     verdicts = [a.verdict for a in answer.alternatives]
     assert verdicts[0] == "bersyarat" and "tidak_boleh" in verdicts[1:]
     assert answer.alternatives[0].doc_id == "aturan-petugas-kpps-pps"
-    assert bot.ask("Bolehkah PNS ikut kampanye capres?").verdict == "tidak_boleh"
+    assert assistant.ask("Bolehkah PNS ikut kampanye capres?").verdict == "tidak_boleh"
+    assert assistant.ask("Bolehkah PNS mencoblos di pilkada?").verdict == "boleh"
+    monkeypatch.setattr(assistant, "settings",
+                        assistant.settings.replace(verdict_policy="direct"))
+    assert assistant.ask(question).verdict == "bersyarat"

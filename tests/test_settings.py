@@ -20,7 +20,7 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.parametrize("change", [{"retrieval": "magic"}, {"top_k": "lima"},
                                     {"embedding_dtype": "int4"}, {"colour": "red"},
-                                    {"verdict_policy": "lenient"}])
+                                    {"verdict_policy": "strict"}])
 def test_invalid_settings_are_refused_with_the_name(change: dict[str, str]) -> None:
     with pytest.raises((ValueError, TypeError)) as info:
         Settings().replace(**change)
