@@ -58,6 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("Our head asked us to post turnout reminders. Is that okay for us?", "permission"),
     ("Temen sy cuma megang poster calon di video, tetep kena?", "permission"),
     ("Kalau tinggalnya beda kota sama calonnya, masih kena aturan netralitas?", "general"),
+    ("Guru yang posting dukung capres itu akhirnya kena sanksi gak?", "sanction"),
+    ("Larangan komen di postingan paslon itu diatur di aturan apa sih?", "fact"),
 ])
 def test_intent_is_read_from_the_question(question: str, intent: str) -> None:
     assert understand(question).intent == intent
@@ -612,6 +614,9 @@ def test_private_employers_and_regional_heads_as_subjects_are_not_civil_servants
     assert understand("Kantor saya (swasta) nyuruh karyawan milih caleg tertentu, boleh?").others
     assert understand("Bupati yang mau nyalon lagi boleh mutasi pejabat?").others
     assert not understand("Bolehkah ASN like postingan calon bupati?").others
+    # ... and an asker who says they are a candidate asks a candidate's rules.
+    assert understand("sy caleg DPRD, boleh bantu kampanye caleg partai lain?").others
+    assert not understand("sy PNS mau jadi caleg, boleh?").others
 
 
 def test_a_campaign_teams_internal_meeting_is_not_passive_attendance(assistant) -> None:
