@@ -176,7 +176,9 @@ def lexicon() -> dict[str, Any]:
         "domain_roots": _roots(data["domain_terms"]),
         "election": _phrase_pattern(election),
         "election_roots": _roots(election),
-        "opener": re.compile(r"^\W*(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
+        "opener": re.compile(
+            r"^\W*(?:(?:" + "|".join(data["follow_up_acknowledgements"]) + r")\b[^.?!,]{0,40}"
+            r"[.,!]\s*)?(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern(data["back_references"]),
         "slang": slang,
         "actor_words": actor_words,

@@ -107,6 +107,11 @@ def test_follow_ups_are_resolved_against_the_previous_question() -> None:
     assert "like" in part.query
     actor = understand("kalau PPPK?", like)
     assert actor.follow_up == "actor" and "PPPK" in actor.actors
+    # An acknowledgement before the follow-up is not its action.
+    team = [{"role": "user", "content": "guru PNS boleh gak jadi tim sukses caleg?"}]
+    status = understand("oke gk jd timses. kalo cuma bikin status FB dukung caleg gmn?", team)
+    assert status.follow_up == "action" and status.intent == "permission"
+    assert "timses" not in status.action_terms and "status" in status.action_terms
 
 
 # -- decide and compose, on the real index ----------------------------------------------------
