@@ -1,78 +1,165 @@
-"""The Gradio chat app: answers with their sources beside them.
+"""The Gradio app: each answer opens with its verdict badge and carries its sources as
+chips that open the quoted passage; the conversation survives a reload.
 
 UI code only: it calls the library through ``Assistant`` and nothing in the library
-imports this module.
+imports this module. What the app says is in ``prompts/ui.yaml``, its look in
+``prompts/ui.css``.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+import yaml
 
-from assistant.answer import Answer, InvalidQuestion
+from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant
+from assistant.compose import source_lines
 from assistant.settings import Settings
 
-EXAMPLES = [
-    "Bolehkah saya memberi like pada unggahan calon bupati?",
-    "Berapa kasus pelanggaran netralitas ASN di Sumatera Selatan pada Pilkada 2020?",
-    "Apa yang harus dijaga ASN di media sosial selama pemilu?",
-    "May a civil servant attend a campaign rally?",
-]
-VERDICT_LABELS = {"boleh": "Boleh", "tidak_boleh": "Tidak boleh",
-                  "bersyarat": "Boleh, dengan syarat"}
+MAX_ALTERNATIVES = 3
+STORAGE_KEY = "tanya-netralitas-chat"  # where the browser keeps the conversation
+# After an answer, show its start, not its end: a long answer's verdict must be in view.
+SCROLL_TO_ANSWER = """() => {
+  const bots = document.querySelectorAll('#chat .bot');
+  const last = bots[bots.length - 1];
+  if (last) last.scrollIntoView({block: 'start', behavior: 'instant'});
+}"""
 
 
-def sources_markdown(answer: Answer) -> str:
-    """The passages an answer rests on, each with its quote and where it comes from."""
-    if not answer.citations:
-        return "_Belum ada sumber untuk ditampilkan._"
-    parts = []
-    if answer.verdict:
-        parts.append(f"**Putusan: {VERDICT_LABELS.get(answer.verdict, answer.verdict)}**")
-    for c in answer.citations:
-        where = " · ".join(x for x in (c.article, c.publisher, c.date) if x)
-        title = f"[{c.title}]({c.url})" if c.url else c.title
-        parts.append(f"**[{c.n}] {title}**  \n{where}  \n> {c.quote}")
-    return "\n\n".join(parts)
+@lru_cache(maxsize=1)
+def texts(lang: str = "id") -> dict[str, Any]:
+    path = resources.files("assistant.prompts").joinpath("ui.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))[lang]
+
+
+def launch_options() -> dict[str, Any]:
+    """What every launch of the app passes: its style, and no Gradio footer (API and
+    settings links in English beside an Indonesian interface)."""
+    css = resources.files("assistant.prompts").joinpath("ui.css").read_text(encoding="utf-8")
+    return {"css": css, "footer_links": []}
+
+
+def _badge(answer: Answer) -> str:
+    key = "clarify" if answer.outcome == "clarify" else answer.verdict
+    label = texts()["badges"].get(key or "")
+    return f'<span class="verdict verdict-{key}">{label}</span>' if label else ""
+
+
+def _body(answer: Answer) -> str:
+    """The answer without its list of sources, which the chips replace."""
+    tail = source_lines(answer.citations, answer.language)
+    text = answer.text.strip()
+    return text[: -len(tail)].rstrip() if tail and text.endswith(tail) else text
+
+
+def _chip(c: Citation) -> str:
+    t = texts()
+    kind = t["types"].get(c.type, c.type)
+    dated = t["dated"].get(c.type, "{date}").format(date=c.date) if c.date else ""
+    where = " · ".join(html.escape(x) for x in (kind, c.article, c.publisher, dated) if x)
+    link = (f'<br><a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">'
+            f'{t["source_link"]}</a>' if c.url else "")
+    return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}</summary>'
+            f'<div class="where">{where}</div>'
+            f'<blockquote><mark>{html.escape(c.quote)}</mark></blockquote>{link}</details>')
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat turn of an answer: badge, text, then one chip per source."""
+    parts = [_badge(answer), html.escape(_body(answer), quote=False)]
+    if answer.citations:
+        parts.append('<div class="chips">' + "".join(map(_chip, answer.citations)) + "</div>")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _alternative_buttons(answer: Answer | None) -> list[Any]:
+    alternatives = answer.alternatives if answer else []
+    shown = [gr.update(value=a.question, visible=True) for a in alternatives[:MAX_ALTERNATIVES]]
+    return shown + [gr.update(visible=False)] * (MAX_ALTERNATIVES - len(shown))
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    def respond(message: str, history: list[dict[str, Any]]) -> tuple[list, str, str]:
-        history = list(history or [])
-        try:
-            answer = assistant.ask(message, history=history)
-        except InvalidQuestion as exc:
-            # Keep the user's text in the box so nothing typed is lost.
-            return [*history, {"role": "assistant", "content": str(exc)}], message, ""
-        history += [{"role": "user", "content": message},
-                    {"role": "assistant", "content": answer.text}]
-        return history, "", sources_markdown(answer)
+    t = texts()
+    limit = assistant.settings.max_question_chars
 
-    with gr.Blocks(title="Tanya Netralitas") as app:
-        gr.Markdown(
-            "# Tanya Netralitas\nTanya jawab aturan netralitas ASN (PNS, PPPK) dalam pemilu "
-            "dan pilkada, dengan sumber untuk setiap jawaban. Berjalan sepenuhnya offline."
-        )
+    def respond(message: str, history: list[dict[str, Any]]) -> tuple[Any, ...]:
+        """One question asked in the chat; a question the assistant refuses (empty, too
+        long) leaves the conversation and the typed text as they are, with a notice."""
+        history = list(history or [])
+        asked = [m for m in history if m.get("role") == "user"]
+        try:
+            answer = assistant.ask(message, history=asked)
+        except InvalidQuestion as exc:
+            return (history, message, gr.update(value=str(exc), visible=True),
+                    *[gr.update()] * MAX_ALTERNATIVES)
+        history += [{"role": "user", "content": message},
+                    {"role": "assistant", "content": answer_markdown(answer)}]
+        return (history, "", gr.update(value="", visible=False),
+                *_alternative_buttons(answer))
+
+    def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
+        """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
+        ``history`` holds the earlier questions of the conversation."""
+        turns = [{"role": "user", "content": q} for q in history or []]
+        try:
+            return assistant.ask(question, history=turns).to_dict()
+        except InvalidQuestion as exc:
+            raise gr.Error(str(exc)) from exc
+
+    counter = json.dumps(t["counter"])
+    count_js = (f"(v) => {{ const el = document.querySelector('#counter-text');"
+                f" if (el) el.textContent = {counter}.replace('{{n}}', v.length)"
+                f".replace('{{limit}}', {limit}); }}")
+
+    with gr.Blocks(title=t["title"]) as app:
+        gr.Markdown(f"# {t['title']}\n{t['intro']}", elem_id="intro")
+        saved = gr.BrowserState([], storage_key=STORAGE_KEY)
+        chat = gr.Chatbot(label=t["chat_label"], show_label=False, elem_id="chat",
+                          height="60vh", autoscroll=False, placeholder=t["start"],
+                          buttons=["copy"])
+        with gr.Row(elem_id="alternatives"):
+            alternatives = [gr.Button(visible=False, size="sm", elem_classes="alternative")
+                            for _ in range(MAX_ALTERNATIVES)]
+        box = gr.Textbox(label=t["question_label"], placeholder=t["placeholder"],
+                         elem_id="question", max_lines=6)
+        gr.HTML(f'<div id="counter-text">{t["counter"].format(n=0, limit=limit)}</div>',
+                elem_id="counter")
+        notice = gr.Markdown(visible=False, elem_id="notice")
         with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Percakapan", height=480, elem_id="chat")
-                box = gr.Textbox(label="Pertanyaan", placeholder="Tulis pertanyaan Anda...",
-                                 elem_id="question", max_lines=6)
+            send = gr.Button(t["send"], variant="primary", elem_id="send")
+            clear = gr.Button(t["clear"], elem_id="clear")
+        with gr.Accordion(t["examples"], open=True, elem_id="examples"):
+            examples = []
+            for topic in t["topics"]:
+                gr.Markdown(f"**{topic['name']}**")
                 with gr.Row():
-                    send = gr.Button("Kirim", variant="primary", elem_id="send")
-                    clear = gr.Button("Hapus percakapan")
-                gr.Examples(EXAMPLES, inputs=box)
-            with gr.Column(scale=2):
-                sources = gr.Markdown("_Sumber jawaban akan tampil di sini._",
-                                      elem_id="sources", label="Sumber")
-        send.click(respond, [box, chat], [chat, box, sources], api_name="respond")
-        box.submit(respond, [box, chat], [chat, box, sources], api_name=False)
-        clear.click(lambda: ([], "", ""), None, [chat, box, sources], api_name=False)
+                    examples += [gr.Button(q, size="sm", elem_classes="example")
+                                 for q in topic["questions"]]
+
+        outputs = [chat, box, notice, *alternatives]
+        for trigger, source, name in [(send.click, box, "respond"), (box.submit, box, False)]:
+            trigger(respond, [source, chat], outputs, api_name=name).then(
+                lambda h: h, chat, saved, api_name=False).then(
+                None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
+        for button in [*alternatives, *examples]:
+            button.click(respond, [button, chat], outputs, api_name=False).then(
+                lambda h: h, chat, saved, api_name=False).then(
+                None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
+        box.input(None, box, None, js=count_js, api_name=False)
+        clear.click(lambda: ([], [], "", gr.update(visible=False),
+                             *_alternative_buttons(None)),
+                    None, [chat, saved, box, notice, *alternatives], api_name=False)
+        app.load(lambda history: history or [], saved, chat, api_name=False)
+        gr.api(answer_api, api_name="answer")
     return app
 
 
@@ -81,5 +168,5 @@ def launch(settings: Settings | None = None, **kwargs: Any) -> None:
     assistant = Assistant(settings)
     _ = assistant.retriever  # index and load before the first visitor arrives
     build_app(assistant).queue().launch(
-        server_name=settings.host, server_port=settings.port, **kwargs
+        server_name=settings.host, server_port=settings.port, **launch_options(), **kwargs
     )

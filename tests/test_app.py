@@ -29,25 +29,37 @@ def app_url(assistant: Assistant) -> Iterator[str]:
         app.close()
 
 
-def test_app_answers_with_sources(app_url: str) -> None:
+def test_app_answers_with_its_badge_and_sources(app_url: str) -> None:
     client = Client(app_url, verbose=False)
-    history, box, sources = client.predict(
+    history, box, *_ = client.predict(
         "Bolehkah saya memberi like pada unggahan calon bupati?", [], api_name="/respond")
     assert box == ""
     assert history[-2]["role"] == "user" and history[-1]["role"] == "assistant"
-    reply = history[-1]["content"]
-    reply = reply if isinstance(reply, str) else str(reply)
-    assert "Tidak boleh." in reply and "[1]" in reply
-    assert "Memberi like" in sources and "Tidak boleh" in sources
+    reply = str(history[-1]["content"])
+    assert 'class="verdict verdict-tidak_boleh"' in reply and "Tidak boleh." in reply
+    assert "[1] Memberi like" in reply and "<mark>" in reply  # the source chip and its quote
+    assert "Sumber:" not in reply  # the chips replace the plain list
 
 
 def test_app_keeps_the_question_when_it_is_too_long(app_url: str) -> None:
     client = Client(app_url, verbose=False)
     question = "kampanye " * 300
-    history, box, _ = client.predict(question, [], api_name="/respond")
+    history, box, notice, *_ = client.predict(question, [], api_name="/respond")
     assert box.strip() == question.strip()  # nothing typed is lost
-    last = history[-1]["content"]
-    assert "terlalu panjang" in (last if isinstance(last, str) else str(last))
+    assert history == []  # the refusal is no chat turn
+    assert "terlalu panjang" in str(notice)
+
+
+def test_the_api_returns_the_structured_answer_and_refuses_with_an_error(app_url: str
+                                                                        ) -> None:
+    client = Client(app_url, verbose=False)
+    answer = client.predict("kalau komentar?", ["Bolehkah ASN like unggahan calon?"],
+                            api_name="/answer")
+    assert answer["verdict"] == "tidak_boleh" and answer["intent"] == "permission"
+    assert answer["citations"][0]["doc_id"] == "aturan-medsos-like-komentar-bagikan"
+    assert answer["basis"] and answer["sanction"]["level"]
+    with pytest.raises(Exception, match=r"kosong|empty"):
+        client.predict("   ", [], api_name="/answer")
 
 
 def test_app_binds_to_loopback_by_default() -> None:
@@ -58,8 +70,8 @@ def test_app_binds_to_loopback_by_default() -> None:
 
 def test_follow_up_in_the_app_uses_the_conversation(app_url: str) -> None:
     client = Client(app_url, verbose=False)
-    history, _, _ = client.predict("Bolehkah ASN memberi like pada unggahan calon bupati?", [],
-                                   api_name="/respond")
-    history, _, sources = client.predict("kalau komentar?", history, api_name="/respond")
+    history, *_ = client.predict("Bolehkah ASN memberi like pada unggahan calon bupati?", [],
+                                 api_name="/respond")
+    history, *_ = client.predict("kalau komentar?", history, api_name="/respond")
     assert len(history) == 4
-    assert "Memberi like, komentar" in sources  # the follow-up found the same rule
+    assert "Memberi like, komentar" in str(history[-1]["content"])  # the same rule

@@ -1,7 +1,8 @@
-"""The app in a real browser: Debian's Chromium driven by Playwright.
+"""The app in a real browser: Debian's Chromium driven by Playwright, at phone and desktop
+width. Screenshots of the main screens go to ``test-artifacts/`` (ignored by git).
 
-CI installs Chromium (.ci/run); a machine without it fails this test with a clear
-message rather than skipping it.
+CI installs Chromium (.ci/run); a machine without it fails these tests with a clear
+message rather than skipping them.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.chat import Assistant
-from assistant.ui import build_app
+from assistant.ui import build_app, launch_options
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -28,28 +33,104 @@ def url(assistant: Assistant) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = build_app(assistant).queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               **launch_options())
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
 
 
-@pytest.mark.browser
-def test_question_typed_in_the_browser_gets_an_answer_with_sources(
-    url: str, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "Chromium is not installed (apt-get install chromium)"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        page.goto(url)
-        box = page.locator("#question textarea")
-        box.fill("Bolehkah saya memberi like pada unggahan calon bupati?")
-        page.locator("#send").click()
-        expect(page.locator("#chat")).to_contain_text("Tidak boleh.", timeout=60_000)
-        expect(page.locator("#chat")).to_contain_text("[1]")
-        expect(page.locator("#sources")).to_contain_text("Memberi like")
-        expect(box).to_have_value("")
-        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(url)
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+    return page
+
+
+def _ask(page: Page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])
+def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
+        browser: Browser, url: str, viewport: dict[str, int], name: str) -> None:
+    page = _open(browser, url, viewport)
+    _shot(page, f"{name}-start")
+    _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
+    badge = page.locator("#chat .verdict-tidak_boleh").last
+    expect(badge).to_have_text("Tidak boleh", timeout=60_000)
+    expect(badge).to_be_in_viewport()  # the view shows the answer's start, not its end
+    _shot(page, f"{name}-verdict")
+    expect(page.locator("#question textarea")).to_have_value("")
+    chip = page.locator("#chat details.chip").first
+    expect(chip).to_contain_text("[1] Memberi like")
+    chip.locator("summary").click()
+    expect(chip.locator("mark")).to_be_visible()  # the quoted passage, highlighted
+    expect(chip).to_contain_text("penjelasan tim")
+    _shot(page, f"{name}-source")
+    page.close()
+
+
+def test_a_clarify_answer_offers_the_precise_questions_as_buttons(browser: Browser, url: str
+                                                                  ) -> None:
+    page = _open(browser, url, PHONE)
+    _ask(page, "Bolehkah PNS jadi anggota KPPS?")
+    expect(page.locator("#chat .verdict-clarify").last).to_have_text("Perlu diperjelas",
+                                                                      timeout=60_000)
+    choices = page.locator("#alternatives button:visible")
+    expect(choices).to_have_count(2)
+    expect(choices.first).to_contain_text("KPPS")
+    _shot(page, "phone-clarify")
+    choices.last.click()  # the forbidden case, asked precisely
+    expect(page.locator("#chat .verdict-tidak_boleh").last).to_be_visible(timeout=60_000)
+    page.close()
+
+
+def test_the_conversation_survives_a_reload_and_clears_in_one_place(browser: Browser, url: str
+                                                                    ) -> None:
+    page = _open(browser, url, PHONE)
+    _ask(page, "Apa sanksi bagi PNS yang tidak netral?")
+    expect(page.locator("#chat .message-row")).to_have_count(2, timeout=60_000)
+    page.wait_for_timeout(500)  # the browser stores the conversation after the answer
+    page.reload()
+    expect(page.locator("#chat")).to_contain_text("Apa sanksi bagi PNS", timeout=30_000)
+    page.locator("#clear").click()
+    expect(page.locator("#chat .message-row")).to_have_count(0)
+    page.wait_for_timeout(500)
+    page.reload()
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)
+    expect(page.locator("#chat .message-row")).to_have_count(0)
+    page.close()
+
+
+def test_a_refused_question_shows_a_notice_and_keeps_the_typed_text(browser: Browser, url: str
+                                                                    ) -> None:
+    page = _open(browser, url, PHONE)
+    long = "kampanye " * 130
+    box = page.locator("#question textarea")
+    box.fill(long)
+    box.press("End")
+    box.type(" ok")  # typing updates the counter
+    expect(page.locator("#counter-text")).to_have_text(f"{len(long) + 3} / 1000 karakter")
+    page.locator("#send").click()
+    expect(page.locator("#notice")).to_contain_text("terlalu panjang", timeout=30_000)
+    expect(box).to_have_value(long + " ok")
+    expect(page.locator("#chat .message-row")).to_have_count(0)  # no error turn in the chat
+    page.close()
