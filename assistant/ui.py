@@ -29,8 +29,21 @@ from assistant.settings import Settings
 from assistant.text import turn_text
 
 MAX_ALTERNATIVES = 3
+_CITE = re.compile(r"\[(\d+)\]")
 STORAGE_KEY = "tanya-netralitas-chat"  # where the browser keeps the conversation
 # After an answer, show its start, not its end: a long answer's verdict must be in view.
+# A [n] in an answer opens its source chip in place.
+OPEN_CITATION = """() => {
+  document.addEventListener('click', (event) => {
+    const cite = event.target.closest && event.target.closest('a.cite');
+    if (!cite) return;
+    event.preventDefault();
+    const message = cite.closest('.message') || document;
+    const n = parseInt((cite.getAttribute('href') || '').replace('#source-', ''), 10);
+    const chip = message.querySelectorAll('details.chip')[n - 1];
+    if (chip) { chip.open = true; chip.scrollIntoView({block: 'nearest'}); }
+  });
+}"""
 SCROLL_TO_ANSWER = """() => {
   const bots = document.querySelectorAll('#chat .bot');
   const last = bots[bots.length - 1];
@@ -48,7 +61,7 @@ def launch_options() -> dict[str, Any]:
     """What every launch of the app passes: its style, and no Gradio footer (API and
     settings links in English beside an Indonesian interface)."""
     css = resources.files("assistant.prompts").joinpath("ui.css").read_text(encoding="utf-8")
-    return {"css": css, "footer_links": []}
+    return {"css": css, "footer_links": [], "js": OPEN_CITATION}
 
 
 def _badge(answer: Answer) -> str:
@@ -71,14 +84,17 @@ def _chip(c: Citation) -> str:
     where = " · ".join(html.escape(x) for x in (kind, c.article, c.publisher, dated) if x)
     link = (f'<br><a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">'
             f'{t["source_link"]}</a>' if c.url else "")
-    return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}</summary>'
+    return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}'
+            f'</summary>'
             f'<div class="where">{where}</div>'
             f'<blockquote><mark>{html.escape(c.quote)}</mark></blockquote>{link}</details>')
 
 
 def answer_markdown(answer: Answer) -> str:
     """The chat turn of an answer: badge, text, then one chip per source."""
-    parts = [_badge(answer), html.escape(_body(answer), quote=False)]
+    body = _CITE.sub(r'<a class="cite" href="#source-\1">[\1]</a>',
+                     html.escape(_body(answer), quote=False))
+    parts = [_badge(answer), body]
     if answer.citations:
         parts.append('<div class="chips">' + "".join(map(_chip, answer.citations)) + "</div>")
     return "\n\n".join(p for p in parts if p)

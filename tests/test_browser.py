@@ -81,9 +81,13 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     expect(page.locator("#question textarea")).to_have_value("")
     chip = page.locator("#chat details.chip").first
     expect(chip).to_contain_text("[1] Memberi like")
-    chip.locator("summary").click()
+    expect(chip.locator("mark")).not_to_be_visible()
+    page.locator("#chat a.cite").first.click()  # a [1] in the text opens its source
     expect(chip.locator("mark")).to_be_visible()  # the quoted passage, highlighted
     expect(chip).to_contain_text("penjelasan tim")
+    last = page.locator("#chat details.chip").last
+    last.locator("summary").click()  # and so does the chip itself
+    expect(last.locator("mark")).to_be_visible()
     _shot(page, f"{name}-source")
     page.close()
 
