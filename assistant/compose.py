@@ -90,6 +90,14 @@ def source_lines(citations: list[Citation], lang: str) -> str:
     return "\n".join(lines)
 
 
+def without_sources(answer: Answer) -> str:
+    """An answer's text without its closing list of sources (for views that show the
+    sources their own way: the app's chips, an exported handout)."""
+    tail = source_lines(answer.citations, answer.language)
+    text = answer.text.strip()
+    return text[: -len(tail)].rstrip() if tail and text.endswith(tail) else text
+
+
 def _text(body: list[str], citations: list[Citation], lang: str) -> str:
     return "\n".join(body).strip() + "\n\n" + source_lines(citations, lang)
 

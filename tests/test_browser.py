@@ -7,6 +7,7 @@ message rather than skipping them.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.chat import Assistant
 from assistant.feedback import FeedbackStore
+from assistant.topics import scenarios
 from assistant.ui import build_app, launch_options
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -158,4 +160,52 @@ def test_a_thumb_on_an_answer_is_stored_with_an_optional_comment(
     assert len(rows) == before + 1
     assert rows[0]["rating"] == -1 and rows[0]["question"].startswith("Lapor ke mana")
     assert rows[0]["comment"] == "alamat pengaduannya kurang lengkap"
+    page.close()
+
+
+def test_a_trainer_browses_the_topics_and_runs_the_quiz(browser: Browser, url: str,
+                                                         assistant: Assistant) -> None:
+    pool = {s.question: s.card for s in scenarios(assistant.retriever)}
+    page = _open(browser, url, DESKTOP)
+    page.get_by_role("tab", name="Topik").click()
+    card = page.locator("#topics details.card", has_text="Memberi like, komentar")
+    card.locator("summary").click()
+    expect(card).to_contain_text("SKB 2022 Lampiran II")  # its basis, once opened
+    expect(card.locator(".verdict-tidak_boleh")).to_have_text("Tidak boleh")
+    page.get_by_role("tab", name="Kuis").click()
+    question = page.locator("#quiz-question")
+    expect(question).to_contain_text("Seorang ASN bertanya", timeout=30_000)
+    asked = question.inner_text().split('"')[1]
+    expect(page.locator("#quiz-result")).to_have_text("")  # hidden until answered
+    page.locator("#quiz-tidak_boleh").click()
+    right = pool[asked].verdict == "tidak_boleh"
+    result = page.locator("#quiz-result")
+    expect(result).to_contain_text("Benar." if right else "Belum tepat.", timeout=30_000)
+    expect(result).to_contain_text(pool[asked].basis[0])
+    expect(page.locator("#quiz-score")).to_contain_text(f"{int(right)} benar dari 1 soal")
+    _shot(page, "desktop-quiz")
+    page.locator("#quiz-next").click()
+    expect(page.locator("#quiz-result")).to_have_text("", timeout=30_000)
+    page.close()
+
+
+def test_a_session_exports_and_the_presentation_view_enlarges(browser: Browser, url: str
+                                                              ) -> None:
+    page = _open(browser, url, {"width": 1280, "height": 720})
+    _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
+    expect(page.locator("#chat .verdict-tidak_boleh")).to_be_visible(timeout=60_000)
+    size = page.locator("#chat .bot .prose").last.evaluate("e => getComputedStyle(e).fontSize")
+    page.locator("#present input").check()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpresent\b"))
+    larger = page.locator("#chat .bot .prose").last.evaluate("e => getComputedStyle(e).fontSize")
+    assert float(larger.removesuffix("px")) > float(size.removesuffix("px"))
+    _shot(page, "projector-answer")
+    page.locator("#export").click()
+    links = page.locator("#export-files a")
+    expect(links).to_have_count(2, timeout=30_000)
+    with page.expect_download() as download:
+        page.locator("#export-files a[download$='.md']").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "## 1. Bolehkah saya memberi like" in text and "**Putusan: Tidak boleh**" in text
+    assert "> " in text and "[1] Memberi like" in text  # sources with their quotes
     page.close()

@@ -1,0 +1,65 @@
+"""A session's questions and answers as a Markdown file and a printable HTML handout, each
+answer with its sources and their quotes (for a trainer after a webinar)."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from importlib import resources
+
+from assistant.answer import Answer, Citation
+from assistant.compose import messages, without_sources
+
+
+def _verdict(answer: Answer) -> str:
+    return str(messages()["id"]["verdict_label"].get(answer.verdict or "", ""))
+
+
+def _css() -> str:
+    return resources.files("assistant.prompts").joinpath("handout.css").read_text(encoding="utf-8")
+
+
+def _source(c: Citation) -> str:
+    where = ", ".join(x for x in (c.article, c.publisher, c.date) if x)
+    return f"[{c.n}] {c.title}" + (f" ({where})" if where else "")
+
+
+def session_markdown(answers: list[Answer], title: str = "Tanya Netralitas") -> str:
+    lines = [f"# {title}: sesi tanya jawab", f"Diekspor {date.today().isoformat()}.", ""]
+    for i, a in enumerate(answers, 1):
+        lines += [f"## {i}. {a.question}", ""]
+        verdict = _verdict(a)
+        if verdict:
+            lines += [f"**Putusan: {verdict}**", ""]
+        lines += [without_sources(a), ""]
+        for c in a.citations:
+            lines.append(f"- {_source(c)}")
+            if c.quote:
+                lines.append(f"  > {c.quote}")
+            if c.url:
+                lines.append(f"  <{c.url}>")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def session_html(answers: list[Answer], title: str = "Tanya Netralitas") -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html lang='id'><head><meta charset='utf-8'>"
+             f"<title>{e(title)}</title><style>{_css()}</style></head><body>",
+             f"<h1>{e(title)}: sesi tanya jawab</h1><p>Diekspor {date.today().isoformat()}. "
+             "Panduan, bukan pendapat hukum: teks resmi peraturan yang berlaku.</p>"]
+    for i, a in enumerate(answers, 1):
+        parts.append(f"<h2>{i}. {e(a.question)}</h2>")
+        verdict = _verdict(a)
+        if verdict:
+            parts.append(f"<p class='verdict'>Putusan: {e(verdict)}</p>")
+        parts += [f"<p>{e(p)}</p>" for p in without_sources(a).split("\n") if p.strip()]
+        if a.citations:
+            parts.append("<ol class='sources'>")
+            for c in a.citations:
+                link = f" <a href='{e(c.url)}'>{e(c.url)}</a>" if c.url else ""
+                quote = f"<blockquote>{e(c.quote)}</blockquote>" if c.quote else ""
+                parts.append(f"<li value='{c.n}'>{e(_source(c))}{link}{quote}</li>")
+            parts.append("</ol>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
