@@ -7,14 +7,16 @@ passages, and a dead server falls back to the extractive answer instead of faili
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, InvalidQuestion
 from assistant.calibration import Calibration
 from assistant.compose import compose, messages
 from assistant.decide import Decision, combine, decide
-from assistant.documents import load_corpus
+from assistant.documents import SUPPORTED, Document, DocumentError, load_corpus, load_file
 from assistant.embedding import Embedder
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
@@ -41,6 +43,29 @@ class Assistant:
         report = self.store.sync(loaded.documents, self.embedder, progress=progress)
         self._retriever = None
         return report, [str(e) for e in loaded.errors]
+
+    def add_document(self, src: Path, folder: str = "tambahan") -> tuple[Document, SyncReport]:
+        """Copy a document into a sub-folder of the corpus and index it. Refuses (with
+        ``DocumentError``) a file it cannot read, a type it does not index, one over the
+        size limit, a folder outside the corpus, and a name that is already there: an upload
+        never replaces a document."""
+        limit = self.settings.max_upload_mb
+        if src.suffix.lower() not in SUPPORTED:
+            raise DocumentError(f"unsupported type {src.suffix or '(none)'}; use "
+                                f"{', '.join(SUPPORTED)}")
+        if src.stat().st_size > limit * 1024 * 1024:
+            raise DocumentError(f"larger than {limit:g} MB")
+        root = self.settings.corpus_dir.resolve()
+        target = (root / folder / src.name).resolve()
+        if not target.is_relative_to(root):
+            raise DocumentError(f"folder {folder!r} is outside the corpus")
+        if target.exists():
+            raise DocumentError(f"{target.relative_to(root)} is already in the corpus")
+        doc = load_file(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+        report, _ = self.index()
+        return doc, report
 
     @property
     def retriever(self) -> Retriever:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     p_serve = sub.add_parser("serve", help="start the web app")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
+    p_serve.add_argument("--auth", help="user:password; the app asks for this login and "
+                         "offers document upload (also NETRALITAS_AUTH)")
     p_serve.add_argument("--share", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -90,19 +91,17 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _add(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.documents import DocumentError, load_file
+    from assistant.chat import Assistant
+    from assistant.documents import DocumentError
 
     src: Path = args.path
     try:
-        doc = load_file(src)
-    except DocumentError as exc:
+        doc, report = Assistant(settings).add_document(src, args.folder)
+    except (DocumentError, OSError) as exc:
         print(f"{src}: {exc}", file=sys.stderr)
         return 2
-    target = settings.corpus_dir / args.folder / src.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, target)
-    print(f"copied to {target} as {doc.id} ({doc.type}, {doc.title})")
-    return _index(settings, args)
+    print(f"added {doc.id} ({doc.type}, {doc.title}) to {args.folder}/; {report.summary()}")
+    return 0
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,6 +153,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.replace(host=args.host)
     if args.port:
         settings = settings.replace(port=args.port)
+    if args.auth:
+        settings = settings.replace(auth=args.auth)
     launch(settings)
     return 0
 

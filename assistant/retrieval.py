@@ -133,6 +133,12 @@ class Retriever:
     def doc_ids(self) -> list[str]:
         return list(self._doc_meta)
 
+    def documents(self) -> list[dict[str, Any]]:
+        """What the index holds, a row per document: id, title, type, date, chunks."""
+        return [{"id": d, "title": str(m.get("title", "")), "type": str(m.get("type", "")),
+                 "date": str(m.get("date", "")), "chunks": len(self._positions.get(d, []))}
+                for d, m in sorted(self._doc_meta.items())]
+
     def doc_meta(self, doc_id: str) -> dict[str, Any]:
         """The front matter of a document (rule cards carry their verdict, basis, ...)."""
         return self._doc_meta.get(doc_id, {})

@@ -56,12 +56,14 @@ class Settings:
     # Optional LLM server (OpenAI-compatible). Empty base URL: extractive answers only.
     llm_base_url: str = ""
     llm_model: str = "local-model"
-    llm_api_key: str = "not-needed"
+    llm_api_key: str = field(default="not-needed", repr=False)
     llm_timeout: float = 60.0
     llm_max_tokens: int = 512
     # App.
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: str = field(default="", repr=False)  # "user:password": the app asks for a login
+    max_upload_mb: float = 5.0  # the largest document the app accepts
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -86,6 +88,8 @@ class Settings:
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {result.retrieval!r}")
         if result.fusion not in {"score", "rrf"}:
             raise ValueError(f"fusion must be score or rrf, not {result.fusion!r}")
+        if result.auth and ":" not in result.auth:
+            raise ValueError("auth must be user:password")
         if result.verdict_policy not in {"cautious", "direct"}:
             raise ValueError(f"verdict_policy must be cautious or direct, not "
                              f"{result.verdict_policy!r}")

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import sys
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -27,6 +28,7 @@ import yaml
 from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant
 from assistant.compose import without_sources
+from assistant.documents import SUPPORTED, DocumentError
 from assistant.export import session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
@@ -167,6 +169,12 @@ def quiz(pool: list[Scenario]) -> tuple[Any, list[Any], list[Any]]:
     return draw, [state], [state, question, result]
 
 
+def documents_table(assistant: Assistant) -> list[list[Any]]:
+    kinds = texts()["types"]
+    rows = sorted(assistant.retriever.documents(), key=lambda d: (d["type"], d["title"]))
+    return [[d["title"], kinds.get(d["type"], d["type"]), d["date"], d["chunks"]] for d in rows]
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     t = texts()
     limit = assistant.settings.max_question_chars
@@ -226,6 +234,18 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             feedback.comment(saved_id, comment.strip())
         return gr.update(visible=False), "", gr.update(value=t["thanks"], visible=True)
 
+    def add_document(path: str | None) -> tuple[Any, str]:
+        if not assistant.settings.auth:
+            return gr.update(), t["upload_refused"]  # never without a login
+        if not path:
+            return gr.update(), ""
+        try:
+            doc, report = assistant.add_document(Path(path))
+        except (DocumentError, OSError) as exc:
+            return gr.update(), t["upload_error"].format(error=exc)
+        return documents_table(assistant), t["upload_done"].format(
+            title=doc.title, summary=report.summary())
+
     counter = json.dumps(t["counter"])
     count_js = (f"(v) => {{ const el = document.querySelector('#counter-text');"
                 f" if (el) el.textContent = {counter}.replace('{{n}}', v.length)"
@@ -274,6 +294,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.HTML(topics_html(rule_cards(assistant.retriever)), elem_id="topics")
             with gr.Tab(t["tab_quiz"], id="quiz", elem_id="tab-quiz"):
                 first_question = quiz(scenarios(assistant.retriever))
+            with gr.Tab(t["tab_documents"], id="documents", elem_id="tab-documents"):
+                table = gr.Dataframe(documents_table(assistant), headers=t["document_columns"],
+                                     interactive=False, elem_id="documents", wrap=True)
+                # Upload changes what every user is answered from: only behind a login.
+                upload = gr.File(label=t["upload_label"].format(
+                                     mb=assistant.settings.max_upload_mb), elem_id="upload",
+                                 file_types=list(SUPPORTED), visible=bool(assistant.settings.auth))
+                uploaded = gr.Markdown(elem_id="upload-result")
 
         outputs = [chat, box, notice, *alternatives, answers]
         for trigger, source, name in [(send.click, box, "respond"), (box.submit, box, False)]:
@@ -293,6 +321,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     None, [chat, saved, answers, box, notice, *alternatives, files],
                     api_name=False)
         export_button.click(export, answers, files, api_name=False)
+        upload.upload(add_document, upload, [table, uploaded], api_name=False)
         present.change(None, present, None, js=PRESENT, api_name=False)
         app.load(lambda history: history or [], saved, chat, api_name=False)
         app.load(*first_question, api_name=False)
@@ -304,6 +333,10 @@ def launch(settings: Settings | None = None, **kwargs: Any) -> None:
     settings = settings or Settings.from_env()
     assistant = Assistant(settings)
     _ = assistant.retriever  # index and load before the first visitor arrives
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not auth:
+        print(f"warning: serving on {settings.host} without a login: anyone on the network "
+              "can use the app; set --auth user:password", file=sys.stderr)
     build_app(assistant).queue().launch(
-        server_name=settings.host, server_port=settings.port, **launch_options(), **kwargs
-    )
+        server_name=settings.host, server_port=settings.port, auth=auth, **launch_options(),
+        **kwargs)

@@ -18,8 +18,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.chat import Assistant
 from assistant.feedback import FeedbackStore
+from assistant.settings import Settings
 from assistant.topics import scenarios
 from assistant.ui import build_app, launch_options
+from tests.conftest import write_doc
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -209,3 +211,46 @@ def test_a_session_exports_and_the_presentation_view_enlarges(browser: Browser, 
     assert "## 1. Bolehkah saya memberi like" in text and "**Putusan: Tidak boleh**" in text
     assert "> " in text and "[1] Memberi like" in text  # sources with their quotes
     page.close()
+
+
+def test_the_documents_view_lists_the_index_and_offers_no_upload_without_login(
+        browser: Browser, url: str) -> None:
+    page = _open(browser, url, DESKTOP)
+    page.get_by_role("tab", name="Dokumen").click()
+    expect(page.locator("#documents")).to_contain_text("Ancaman pidana penjara", timeout=30_000)
+    expect(page.locator("#documents")).to_contain_text("penjelasan tim")
+    expect(page.locator("#upload")).to_have_count(0)  # not rendered at all
+    page.close()
+
+
+def test_behind_a_login_a_document_is_uploaded_and_indexed(browser: Browser, settings: Settings,
+                                                           tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_doc(corpus / "berita", "awal", "Bawaslu kota mengingatkan ASN agar netral.")
+    bot = Assistant(settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index",
+                                     auth="pelatih:rahasia"))
+    bot.index()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app(bot).queue()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               auth=("pelatih", "rahasia"), **launch_options())
+    try:
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_label("username").fill("pelatih")
+        page.get_by_label("password").fill("rahasia")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_role("tab", name="Dokumen").click()
+        expect(page.locator("#documents")).to_contain_text("awal", timeout=30_000)
+        new = write_doc(tmp_path / "in", "unggahan-baru", "Camat diminta menjaga netralitas.",
+                        title="Imbauan camat")
+        page.locator("#upload input[type=file]").set_input_files(str(new))
+        expect(page.locator("#upload-result")).to_contain_text("Ditambahkan: Imbauan camat",
+                                                                timeout=60_000)
+        expect(page.locator("#documents")).to_contain_text("Imbauan camat")
+        assert (corpus / "tambahan" / "unggahan-baru.md").is_file()
+        page.close()
+    finally:
+        app.close()

@@ -150,3 +150,36 @@ def test_broken_files_are_reported_and_the_rest_still_load(tmp_path: Path) -> No
 def test_html_to_text_keeps_block_boundaries() -> None:
     text = html_to_text("<p>Satu.</p><p>Dua.</p><ul><li>Tiga</li></ul>")
     assert [ln for ln in text.splitlines() if ln] == ["Satu.", "Dua.", "Tiga"]
+
+
+def test_adding_a_document_refuses_what_it_must_not_take(tmp_path: Path) -> None:
+    """Only readable files of an indexed type, under the size limit, into a folder inside
+    the corpus, under a name not taken: an added document never replaces one."""
+    from assistant.chat import Assistant
+    from assistant.documents import DocumentError
+    from assistant.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    write_doc(corpus / "berita", "satu", "Kalimat pertama tentang netralitas ASN di daerah.")
+    bot = Assistant(Settings(corpus_dir=corpus, index_dir=tmp_path / "index", max_upload_mb=0.01))
+    bot.index()
+    new = write_doc(tmp_path / "in", "dua", "Bawaslu mengingatkan ASN agar netral saat pilkada.")
+    doc, report = bot.add_document(new)
+    assert doc.id == "dua" and report.added == ["dua"]
+    assert (corpus / "tambahan" / "dua.md").is_file()
+    assert [d["id"] for d in bot.retriever.documents()] == ["dua", "satu"]
+    refused = {
+        "already": new,
+        "type": tmp_path / "in" / "x.exe",
+        "size": tmp_path / "in" / "besar.md",
+    }
+    refused["type"].write_text("x")
+    refused["size"].write_text("---\nid: besar\ntitle: B\n---\n" + "kata " * 5000)
+    for why, path in refused.items():
+        with pytest.raises(DocumentError, match={"already": "already", "type": "unsupported",
+                                                 "size": "larger"}[why]):
+            bot.add_document(path)
+    with pytest.raises(DocumentError, match="outside"):
+        bot.add_document(write_doc(tmp_path / "in2", "tiga", "Teks."), folder="../luar")
+    assert not (tmp_path / "luar").exists()
+    assert sorted(p.name for p in corpus.rglob("*.md")) == ["dua.md", "satu.md"]

@@ -20,7 +20,7 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.parametrize("change", [{"retrieval": "magic"}, {"top_k": "lima"},
                                     {"embedding_dtype": "int4"}, {"colour": "red"},
-                                    {"verdict_policy": "strict"}])
+                                    {"verdict_policy": "strict"}, {"auth": "nopassword"}])
 def test_invalid_settings_are_refused_with_the_name(change: dict[str, str]) -> None:
     with pytest.raises((ValueError, TypeError)) as info:
         Settings().replace(**change)
@@ -29,3 +29,8 @@ def test_invalid_settings_are_refused_with_the_name(change: dict[str, str]) -> N
 
 def test_chunking_settings_include_the_chunker_version() -> None:
     assert set(Settings().chunking) == {"chunk_size", "chunk_overlap", "chunker"}
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    shown = repr(Settings(llm_api_key="sk-geheim", auth="pelatih:rahasia"))
+    assert "sk-geheim" not in shown and "rahasia" not in shown and "llm_model" in shown
