@@ -22,6 +22,11 @@ class Card:
     basis: list[str] = field(default_factory=list)
     sanction: str = ""
     conditions: str = ""
+    english: dict[str, str] = field(default_factory=dict)  # summary, sanction, conditions
+
+    def text(self, part: str, lang: str = "id") -> str:
+        """A part of the card in ``lang``, the Indonesian where no English is written."""
+        return (self.english.get(part) if lang == "en" else None) or getattr(self, part)
 
 
 @dataclass
@@ -33,12 +38,14 @@ class Scenario:
 
 
 def _card(meta: dict[str, Any]) -> Card:
-    sanction = meta.get("sanction") or {}
+    sanction = meta.get("sanction") if isinstance(meta.get("sanction"), dict) else {}
+    english = {"summary": str(meta.get("summary_en") or ""),
+               "sanction": str(sanction.get("text_en") or ""),
+               "conditions": str(meta.get("conditions_en") or "")}
     return Card(str(meta["id"]), str(meta.get("title", "")), str(meta.get("topic") or "lainnya"),
                 meta.get("verdict"), str(meta.get("summary", "")),
-                [str(b) for b in meta.get("basis") or []],
-                str(sanction.get("text", "")) if isinstance(sanction, dict) else "",
-                str(meta.get("conditions", "")))
+                [str(b) for b in meta.get("basis") or []], str(sanction.get("text", "")),
+                str(meta.get("conditions", "")), english)
 
 
 def rule_cards(retriever: Retriever) -> list[Card]:

@@ -1,15 +1,16 @@
-"""The Gradio app: each answer opens with its verdict badge and carries its sources as
-chips that open the quoted passage; the conversation survives a reload.
+"""The Gradio app. For a civil servant on a phone: each answer opens with its verdict badge
+and carries its sources as chips that open the quoted passage; the conversation survives a
+reload; feedback in one tap. For a trainer: every rule card by topic, a quiz, a presentation
+view and an export of the session. Indonesian, with an English switch.
 
-UI code only: it calls the library through ``Assistant`` and nothing in the library
-imports this module. What the app says is in ``prompts/ui.yaml``, its look in
-``prompts/ui.css``.
+UI code only: it calls the library (``Assistant``, ``topics``, ``export``, ``feedback``) and
+nothing in the library imports this module. What the app says is in ``prompts/ui.yaml``,
+its look in ``prompts/ui.css``.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import os
 import random
 import re
@@ -35,9 +36,12 @@ from assistant.settings import Settings
 from assistant.text import turn_text
 from assistant.topics import Card, Scenario, rule_cards, scenarios
 
+LANGUAGES = [("Bahasa Indonesia", "id"), ("English", "en")]
 MAX_ALTERNATIVES = 3
-_CITE = re.compile(r"\[(\d+)\]")
+VERDICTS = ("boleh", "bersyarat", "tidak_boleh")
 STORAGE_KEY = "tanya-netralitas-chat"  # where the browser keeps the conversation
+LANGUAGE_KEY = "tanya-netralitas-lang"
+_CITE = re.compile(r"\[(\d+)\]")
 # A [n] in an answer opens its source chip in place.
 OPEN_CITATION = """() => {
   document.addEventListener('click', (event) => {
@@ -56,49 +60,60 @@ SCROLL_TO_ANSWER = """() => {
   const last = bots[bots.length - 1];
   if (last) last.scrollIntoView({block: 'start', behavior: 'instant'});
 }"""
+# The length counter follows the typing in the browser, without a round trip.
+COUNT = """(v) => {
+  const el = document.querySelector('#counter-n');
+  if (el) el.textContent = v.length;
+}"""
 # The presentation view: large type and high contrast for a projector.
 PRESENT = "(on) => { document.body.classList.toggle('present', on); }"
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
 def texts(lang: str = "id") -> dict[str, Any]:
     path = resources.files("assistant.prompts").joinpath("ui.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))[lang]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data.get(lang) or data["id"]
 
 
 def launch_options() -> dict[str, Any]:
-    """What every launch of the app passes: its style, and no Gradio footer (API and
-    settings links in English beside an Indonesian interface)."""
+    """What every launch of the app passes: its style, its script, and no Gradio footer
+    (API and settings links in English beside an Indonesian interface)."""
     css = resources.files("assistant.prompts").joinpath("ui.css").read_text(encoding="utf-8")
     return {"css": css, "footer_links": [], "js": OPEN_CITATION}
 
 
+# --------------------------------------------------------------------------------------------
+# Answers as chat turns (in the answer's own language)
+# --------------------------------------------------------------------------------------------
+
+
 def _badge(answer: Answer) -> str:
     key = "clarify" if answer.outcome == "clarify" else answer.verdict
-    label = texts()["badges"].get(key or "")
+    label = texts(answer.language)["badges"].get(key or "")
     return f'<span class="verdict verdict-{key}">{label}</span>' if label else ""
 
 
-def _chip(c: Citation) -> str:
-    t = texts()
+def _chip(c: Citation, lang: str) -> str:
+    t = texts(lang)
     kind = t["types"].get(c.type, c.type)
     dated = t["dated"].get(c.type, "{date}").format(date=c.date) if c.date else ""
     where = " · ".join(html.escape(x) for x in (kind, c.article, c.publisher, dated) if x)
     link = (f'<br><a href="{html.escape(c.url)}" target="_blank" rel="noopener noreferrer">'
             f'{t["source_link"]}</a>' if c.url else "")
-    return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}'
-            f'</summary>'
+    return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}</summary>'
             f'<div class="where">{where}</div>'
             f'<blockquote><mark>{html.escape(c.quote)}</mark></blockquote>{link}</details>')
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat turn of an answer: badge, text, then one chip per source."""
+    """The chat turn of an answer: badge, text with its [n] as links, one chip per source."""
     body = _CITE.sub(r'<a class="cite" href="#source-\1">[\1]</a>',
                      html.escape(without_sources(answer), quote=False))
     parts = [_badge(answer), body]
     if answer.citations:
-        parts.append('<div class="chips">' + "".join(map(_chip, answer.citations)) + "</div>")
+        chips = "".join(_chip(c, answer.language) for c in answer.citations)
+        parts.append(f'<div class="chips">{chips}</div>')
     return "\n\n".join(p for p in parts if p)
 
 
@@ -108,9 +123,14 @@ def _alternative_buttons(answer: Answer | None) -> list[Any]:
     return shown + [gr.update(visible=False)] * (MAX_ALTERNATIVES - len(shown))
 
 
-def topics_html(cards: list[Card]) -> str:
+# --------------------------------------------------------------------------------------------
+# Trainer views
+# --------------------------------------------------------------------------------------------
+
+
+def topics_html(cards: list[Card], lang: str = "id") -> str:
     """Every rule card by topic, each opening to its verdict, summary, basis and sanction."""
-    t = texts()
+    t = texts(lang)
     parts, topic = [], None
     for card in cards:
         if card.topic != topic:
@@ -118,67 +138,72 @@ def topics_html(cards: list[Card]) -> str:
             parts.append(f"<h3>{html.escape(topic.capitalize())}</h3>")
         label = t["badges"].get(card.verdict or "")
         badge = f' <span class="verdict verdict-{card.verdict}">{label}</span>' if label else ""
-        details = [f"<p>{html.escape(card.summary)}</p>"]
-        if card.conditions:
-            details.append(f"<p><b>{t['conditions']}:</b> {html.escape(card.conditions)}</p>")
-        if card.basis:
-            details.append(f"<p><b>{t['basis']}:</b> {html.escape('; '.join(card.basis))}</p>")
-        if card.sanction:
-            details.append(f"<p><b>{t['sanction']}:</b> {html.escape(card.sanction)}</p>")
+        details = [f"<p>{html.escape(card.text('summary', lang))}</p>"]
+        for part, heading in (("conditions", "conditions"), ("sanction", "sanction")):
+            if card.text(part, lang):
+                details.append(f"<p><b>{t[heading]}:</b> "
+                               f"{html.escape(card.text(part, lang))}</p>")
+            if part == "conditions" and card.basis:
+                details.append(f"<p><b>{t['basis']}:</b> "
+                               f"{html.escape('; '.join(card.basis))}</p>")
         parts.append(f'<details class="card"><summary>{html.escape(card.title)}{badge}'
                      f'</summary>{"".join(details)}</details>')
     return "\n".join(parts)
 
 
-def quiz(pool: list[Scenario]) -> tuple[Any, list[Any], list[Any]]:
-    """The quiz: a scenario drawn from the cards' ways of asking, three answers to choose
-    from, then the card's verdict with its basis, and the session's score."""
-    t = texts()
-    draw_from = random.Random()
-    state = gr.State({"i": None, "answered": True, "right": 0, "asked": 0})
-    question = gr.Markdown(elem_id="quiz-question")
-    with gr.Row():
-        choices = [(verdict, gr.Button(t["badges"][verdict], elem_id=f"quiz-{verdict}"))
-                   for verdict in ("boleh", "bersyarat", "tidak_boleh")]
-    result = gr.Markdown(elem_id="quiz-result")
-    score = gr.Markdown(elem_id="quiz-score")
-    following = gr.Button(t["quiz_next"], elem_id="quiz-next", variant="primary")
+class Quiz:
+    """Scenarios drawn from the cards' ways of asking, in the interface's language: three
+    answers to choose from, then the card's verdict with its basis, and a session score."""
 
-    def draw(s: dict[str, Any]) -> tuple[Any, ...]:
+    def __init__(self, pools: dict[str, list[Scenario]]) -> None:
+        self.pools = pools
+        self.rng = random.Random()
+
+    def draw(self, state: dict[str, Any], lang: str) -> tuple[Any, ...]:
+        t, pool = texts(lang), self.pools.get(lang) or []
         if not pool:
-            return s, t["quiz_empty"], ""
-        i = draw_from.randrange(len(pool))
-        return ({**s, "i": i, "answered": False},
+            return {**state, "i": None}, t["quiz_empty"], ""
+        i = self.rng.randrange(len(pool))
+        return ({**state, "i": i, "lang": lang, "answered": False},
                 t["quiz_prompt"].format(question=pool[i].question), "")
 
-    def pick(verdict: str, s: dict[str, Any]) -> tuple[Any, ...]:
-        if s["i"] is None or s["answered"]:
-            return s, gr.update(), gr.update()
-        card = pool[s["i"]].card
+    def pick(self, verdict: str, state: dict[str, Any]) -> tuple[Any, ...]:
+        if state.get("i") is None or state.get("answered", True):
+            return state, gr.update(), gr.update()
+        lang = state.get("lang", "id")
+        t, card = texts(lang), self.pools[lang][state["i"]].card
         right = verdict == card.verdict
-        s = {**s, "answered": True, "right": s["right"] + right, "asked": s["asked"] + 1}
+        state = {**state, "answered": True, "right": state.get("right", 0) + right,
+                 "asked": state.get("asked", 0) + 1}
         reveal = t["quiz_right" if right else "quiz_wrong"].format(
-            verdict=t["badges"][card.verdict or ""], title=card.title, summary=card.summary,
-            basis="; ".join(card.basis))
-        return s, reveal, t["quiz_score"].format(right=s["right"], asked=s["asked"])
-
-    for verdict, button in choices:
-        button.click(lambda s, v=verdict: pick(v, s), state, [state, result, score],
-                     api_name=False)
-    following.click(draw, state, [state, question, result], api_name=False)
-    return draw, [state], [state, question, result]
+            verdict=t["badges"][card.verdict or ""], title=card.title,
+            summary=card.text("summary", lang), basis="; ".join(card.basis))
+        return state, reveal, t["quiz_score"].format(right=state["right"], asked=state["asked"])
 
 
-def documents_table(assistant: Assistant) -> list[list[Any]]:
-    kinds = texts()["types"]
+def documents_table(assistant: Assistant, lang: str = "id") -> list[list[Any]]:
+    kinds = texts(lang)["types"]
     rows = sorted(assistant.retriever.documents(), key=lambda d: (d["type"], d["title"]))
     return [[d["title"], kinds.get(d["type"], d["type"]), d["date"], d["chunks"]] for d in rows]
 
 
+def _counter(lang: str, n: int, limit: int) -> str:
+    label = texts(lang)["counter"].format(n='<span id="counter-n">{n}</span>', limit=limit)
+    return f'<div id="counter-text">{label.format(n=n)}</div>'
+
+
+# --------------------------------------------------------------------------------------------
+# The app
+# --------------------------------------------------------------------------------------------
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
-    t = texts()
-    limit = assistant.settings.max_question_chars
-    feedback = FeedbackStore(assistant.settings)
+    t = texts("id")
+    settings = assistant.settings
+    limit = settings.max_question_chars
+    feedback = FeedbackStore(settings)
+    cards = rule_cards(assistant.retriever)
+    quiz = Quiz({lang: scenarios(assistant.retriever, lang) for _, lang in LANGUAGES})
 
     def respond(message: str, history: list[dict[str, Any]], answers: list[Answer] | None
                 ) -> tuple[Any, ...]:
@@ -197,16 +222,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return (history, "", gr.update(value="", visible=False),
                 *_alternative_buttons(answer), [*(answers or []), answer])
 
-    def export(answers: list[Answer] | None) -> Any:
-        """The session as Markdown and as a printable HTML handout."""
-        if not answers:
-            return gr.update(value=None, visible=False)
-        folder = Path(tempfile.mkdtemp(prefix="netralitas-export-"))
-        md, page = folder / "tanya-netralitas-sesi.md", folder / "tanya-netralitas-sesi.html"
-        md.write_text(session_markdown(answers), encoding="utf-8")
-        page.write_text(session_html(answers), encoding="utf-8")
-        return gr.update(value=[str(md), str(page)], visible=True)
-
     def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
         ``history`` holds the earlier questions of the conversation."""
@@ -216,7 +231,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except InvalidQuestion as exc:
             raise gr.Error(str(exc)) from exc
 
-    def rate(history: list[dict[str, Any]], data: gr.LikeData) -> tuple[Any, ...]:
+    def rate(history: list[dict[str, Any]], lang: str, data: gr.LikeData) -> tuple[Any, ...]:
         """A thumb on an answer is stored with the question it answered; the comment box
         opens for an optional comment on it."""
         index = data.index if isinstance(data.index, int) else data.index[0]
@@ -229,35 +244,47 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 verdict.group(1) if verdict else "")
         return saved_id, gr.update(visible=True), gr.update(value="", visible=False)
 
-    def add_comment(saved_id: int | None, comment: str) -> tuple[Any, ...]:
+    def add_comment(saved_id: int | None, comment: str, lang: str) -> tuple[Any, ...]:
         if saved_id is not None and comment.strip():
             feedback.comment(saved_id, comment.strip())
-        return gr.update(visible=False), "", gr.update(value=t["thanks"], visible=True)
+        return gr.update(visible=False), "", gr.update(value=texts(lang)["thanks"], visible=True)
 
-    def add_document(path: str | None) -> tuple[Any, str]:
-        if not assistant.settings.auth:
-            return gr.update(), t["upload_refused"]  # never without a login
+    def export(answers: list[Answer] | None) -> Any:
+        """The session as Markdown and as a printable HTML handout."""
+        if not answers:
+            return gr.update(value=None, visible=False)
+        folder = Path(tempfile.mkdtemp(prefix="netralitas-export-"))
+        md, page = folder / "tanya-netralitas-sesi.md", folder / "tanya-netralitas-sesi.html"
+        md.write_text(session_markdown(answers), encoding="utf-8")
+        page.write_text(session_html(answers), encoding="utf-8")
+        return gr.update(value=[str(md), str(page)], visible=True)
+
+    def add_document(path: str | None, lang: str) -> tuple[Any, str]:
+        words = texts(lang)
+        if not settings.auth:
+            return gr.update(), words["upload_refused"]  # never without a login
         if not path:
             return gr.update(), ""
         try:
             doc, report = assistant.add_document(Path(path))
         except (DocumentError, OSError) as exc:
-            return gr.update(), t["upload_error"].format(error=exc)
-        return documents_table(assistant), t["upload_done"].format(
+            return gr.update(), words["upload_error"].format(error=exc)
+        return documents_table(assistant, lang), words["upload_done"].format(
             title=doc.title, summary=report.summary())
 
-    counter = json.dumps(t["counter"])
-    count_js = (f"(v) => {{ const el = document.querySelector('#counter-text');"
-                f" if (el) el.textContent = {counter}.replace('{{n}}', v.length)"
-                f".replace('{{limit}}', {limit}); }}")
-
     with gr.Blocks(title=t["title"]) as app:
-        gr.Markdown(f"# {t['title']}\n{t['intro']}", elem_id="intro")
-        present = gr.Checkbox(label=t["present"], elem_id="present", container=False)
+        intro = gr.Markdown(f"# {t['title']}\n{t['intro']}", elem_id="intro")
+        with gr.Row():
+            lang = gr.Radio(LANGUAGES, value="id", show_label=False, elem_id="lang",
+                            container=False, scale=1)
+            present = gr.Checkbox(label=t["present"], elem_id="present", container=False,
+                                  scale=2)
         saved = gr.BrowserState([], storage_key=STORAGE_KEY)
+        saved_lang = gr.BrowserState("id", storage_key=LANGUAGE_KEY)
         answers = gr.State([])
+        quiz_state = gr.State({"i": None, "answered": True, "right": 0, "asked": 0})
         with gr.Tabs():
-            with gr.Tab(t["tab_ask"], id="ask", elem_id="tab-ask"):
+            with gr.Tab(t["tab_ask"], id="ask", elem_id="tab-ask") as tab_ask:
                 chat = gr.Chatbot(label=t["chat_label"], show_label=False, elem_id="chat",
                                   height="60vh", autoscroll=False, placeholder=t["start"],
                                   buttons=["copy"])
@@ -267,8 +294,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                     for _ in range(MAX_ALTERNATIVES)]
                 box = gr.Textbox(label=t["question_label"], placeholder=t["placeholder"],
                                  elem_id="question", max_lines=6)
-                gr.HTML(f'<div id="counter-text">{t["counter"].format(n=0, limit=limit)}</div>',
-                        elem_id="counter")
+                counter = gr.HTML(_counter("id", 0, limit), elem_id="counter")
                 notice = gr.Markdown(visible=False, elem_id="notice")
                 rated = gr.State(None)  # the id of the rating a comment belongs to
                 with gr.Row(visible=False, elem_id="feedback") as comment_row:
@@ -280,29 +306,64 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button(t["send"], variant="primary", elem_id="send")
                     clear = gr.Button(t["clear"], elem_id="clear")
-                with gr.Accordion(t["examples"], open=True, elem_id="examples"):
-                    examples = []
+                with gr.Accordion(t["examples"], open=True, elem_id="examples") as accordion:
+                    headings, examples = [], []
                     for topic in t["topics"]:
-                        gr.Markdown(f"**{topic['name']}**")
+                        headings.append(gr.Markdown(f"**{topic['name']}**"))
                         with gr.Row():
                             examples += [gr.Button(q, size="sm", elem_classes="example")
                                          for q in topic["questions"]]
                 export_button = gr.Button(t["export"], elem_id="export", size="sm")
                 files = gr.File(label=t["export_files"], visible=False, elem_id="export-files",
                                 file_count="multiple", interactive=False)
-            with gr.Tab(t["tab_topics"], id="topics", elem_id="tab-topics"):
-                gr.HTML(topics_html(rule_cards(assistant.retriever)), elem_id="topics")
-            with gr.Tab(t["tab_quiz"], id="quiz", elem_id="tab-quiz"):
-                first_question = quiz(scenarios(assistant.retriever))
-            with gr.Tab(t["tab_documents"], id="documents", elem_id="tab-documents"):
+            with gr.Tab(t["tab_topics"], id="topics", elem_id="tab-topics") as tab_topics:
+                topics = gr.HTML(topics_html(cards), elem_id="topics")
+            with gr.Tab(t["tab_quiz"], id="quiz", elem_id="tab-quiz") as tab_quiz:
+                question = gr.Markdown(elem_id="quiz-question")
+                with gr.Row():
+                    choices = {v: gr.Button(t["badges"][v], elem_id=f"quiz-{v}")
+                               for v in VERDICTS}
+                result = gr.Markdown(elem_id="quiz-result")
+                score = gr.Markdown(elem_id="quiz-score")
+                following = gr.Button(t["quiz_next"], elem_id="quiz-next", variant="primary")
+            with gr.Tab(t["tab_documents"], id="documents", elem_id="tab-documents") as tab_docs:
                 table = gr.Dataframe(documents_table(assistant), headers=t["document_columns"],
                                      interactive=False, elem_id="documents", wrap=True)
                 # Upload changes what every user is answered from: only behind a login.
-                upload = gr.File(label=t["upload_label"].format(
-                                     mb=assistant.settings.max_upload_mb), elem_id="upload",
-                                 file_types=list(SUPPORTED), visible=bool(assistant.settings.auth))
+                upload = gr.File(label=t["upload_label"].format(mb=settings.max_upload_mb),
+                                 elem_id="upload", file_types=list(SUPPORTED),
+                                 visible=bool(settings.auth))
                 uploaded = gr.Markdown(elem_id="upload-result")
 
+        def relabel(code: str, typed: str) -> list[Any]:
+            """Every label of the interface in the chosen language."""
+            w = texts(code)
+            example_texts = [q for topic in w["topics"] for q in topic["questions"]]
+            return [
+                gr.update(value=f"# {w['title']}\n{w['intro']}"), gr.update(label=w["present"]),
+                gr.update(label=w["tab_ask"]), gr.update(label=w["tab_topics"]),
+                gr.update(label=w["tab_quiz"]), gr.update(label=w["tab_documents"]),
+                gr.update(placeholder=w["start"]),
+                gr.update(label=w["question_label"], placeholder=w["placeholder"]),
+                _counter(code, len(typed or ""), limit),
+                gr.update(label=w["comment_label"], placeholder=w["comment_hint"]),
+                gr.update(value=w["comment_send"]), gr.update(value=w["send"]),
+                gr.update(value=w["clear"]), gr.update(label=w["examples"]),
+                *[gr.update(value=f"**{topic['name']}**") for topic in w["topics"]],
+                *[gr.update(value=q) for q in example_texts],
+                gr.update(value=w["export"]), gr.update(label=w["export_files"]),
+                topics_html(cards, code),
+                *[gr.update(value=w["badges"][v]) for v in VERDICTS],
+                gr.update(value=w["quiz_next"]),
+                gr.update(value=documents_table(assistant, code), headers=w["document_columns"]),
+                gr.update(label=w["upload_label"].format(mb=settings.max_upload_mb)),
+                code,
+            ]
+
+        labelled = [intro, present, tab_ask, tab_topics, tab_quiz, tab_docs, chat, box, counter,
+                    comment, comment_send, send, clear, accordion, *headings, *examples,
+                    export_button, files, topics, *choices.values(), following, table, upload,
+                    saved_lang]
         outputs = [chat, box, notice, *alternatives, answers]
         for trigger, source, name in [(send.click, box, "respond"), (box.submit, box, False)]:
             trigger(respond, [source, chat, answers], outputs, api_name=name).then(
@@ -312,19 +373,28 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             button.click(respond, [button, chat, answers], outputs, api_name=False).then(
                 lambda h: h, chat, saved, api_name=False).then(
                 None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
-        box.input(None, box, None, js=count_js, api_name=False)
-        chat.like(rate, chat, [rated, comment_row, thanks], api_name=False)
-        comment_send.click(add_comment, [rated, comment], [comment_row, comment, thanks],
+        box.input(None, box, None, js=COUNT, api_name=False)
+        chat.like(rate, [chat, lang], [rated, comment_row, thanks], api_name=False)
+        comment_send.click(add_comment, [rated, comment, lang], [comment_row, comment, thanks],
                            api_name=False)
         clear.click(lambda: ([], [], [], "", gr.update(visible=False),
                              *_alternative_buttons(None), gr.update(value=None, visible=False)),
                     None, [chat, saved, answers, box, notice, *alternatives, files],
                     api_name=False)
         export_button.click(export, answers, files, api_name=False)
-        upload.upload(add_document, upload, [table, uploaded], api_name=False)
+        upload.upload(add_document, [upload, lang], [table, uploaded], api_name=False)
         present.change(None, present, None, js=PRESENT, api_name=False)
-        app.load(lambda history: history or [], saved, chat, api_name=False)
-        app.load(*first_question, api_name=False)
+        for verdict, button in choices.items():
+            button.click(lambda s, v=verdict: quiz.pick(v, s), quiz_state,
+                         [quiz_state, result, score], api_name=False)
+        following.click(quiz.draw, [quiz_state, lang], [quiz_state, question, result],
+                        api_name=False)
+        lang.input(relabel, [lang, box], labelled, api_name=False).then(
+            quiz.draw, [quiz_state, lang], [quiz_state, question, result], api_name=False)
+        app.load(lambda history, code: (history or [], code or "id"), [saved, saved_lang],
+                 [chat, lang], api_name=False).then(
+            relabel, [lang, box], labelled, api_name=False).then(
+            quiz.draw, [quiz_state, lang], [quiz_state, question, result], api_name=False)
         gr.api(answer_api, api_name="answer")
     return app
 

@@ -254,3 +254,39 @@ def test_behind_a_login_a_document_is_uploaded_and_indexed(browser: Browser, set
         page.close()
     finally:
         app.close()
+
+
+def test_the_interface_switches_to_english_and_keeps_the_choice(browser: Browser, url: str
+                                                                 ) -> None:
+    page = _open(browser, url, PHONE)
+    expect(page.locator("#send")).to_have_text("Kirim")
+    page.get_by_label("English").check()
+    expect(page.locator("#send")).to_have_text("Send", timeout=30_000)
+    expect(page.get_by_role("tab", name="Topics")).to_be_visible()
+    expect(page.locator("#question textarea")).to_have_attribute("placeholder",
+                                                                  "Type your question...")
+    english = page.locator("#examples button.example").first
+    expect(english).to_have_text("May a civil servant like a regent candidate's post?")
+    english.click()  # an example sends in one tap; the answer follows its language
+    expect(page.locator("#chat .verdict-tidak_boleh").last).to_have_text("Not allowed",
+                                                                         timeout=60_000)
+    _shot(page, "phone-english")
+    page.wait_for_timeout(500)
+    page.reload()
+    expect(page.locator("#send")).to_have_text("Send", timeout=30_000)
+    page.get_by_label("Bahasa Indonesia").check()
+    expect(page.locator("#send")).to_have_text("Kirim", timeout=30_000)
+    page.close()
+
+
+def test_the_chat_works_from_the_keyboard_alone(browser: Browser, url: str) -> None:
+    page = _open(browser, url, DESKTOP)
+    page.locator("#question textarea").focus()
+    page.keyboard.type("Bolehkah PNS ikut kampanye capres?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat .verdict-tidak_boleh").last).to_be_visible(timeout=60_000)
+    summary = page.locator("#chat details.chip summary").first
+    summary.focus()
+    page.keyboard.press("Enter")  # a source chip opens from the keyboard too
+    expect(page.locator("#chat details.chip mark").first).to_be_visible()
+    page.close()
