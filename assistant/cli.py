@@ -60,10 +60,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from assistant.chat import Assistant
 
     start = time.perf_counter()
-    report, errors = Assistant(settings).index(progress=lambda m: print(m, file=sys.stderr))
+    with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr,
+              disable=None) as bar:  # shown on a terminal only
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report, errors = Assistant(settings).index(progress=progress)
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
         for doc_id in ids:

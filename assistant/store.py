@@ -100,7 +100,7 @@ class Store:
         self,
         documents: list[Document],
         embedder: Embedder,
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SyncReport:
         """Bring the collection in line with ``documents``, embedding only what changed."""
         report = SyncReport()
@@ -130,22 +130,28 @@ class Store:
             todo.append((doc, chunks))
             (report.changed if doc.id in indexed else report.added).append(doc.id)
 
-        texts = [c.embed_text for _, chunks in todo for c in chunks]
-        if texts and progress:
-            progress(f"Embedding {len(texts)} chunks from {len(todo)} documents...")
-        vectors = embedder.encode_passages(texts).tolist() if texts else []
-        offset = 0
-        for doc, chunks in todo:
-            if doc.id in indexed:
-                self.collection.delete(where={"doc_id": doc.id})
-            n = len(chunks)
-            self.collection.add(
-                ids=[c.id for c in chunks],
-                embeddings=vectors[offset:offset + n],
-                documents=[c.text for c in chunks],
-                metadatas=[c.metadata for c in chunks],
-            )
-            offset += n
+        # Embedded and written a few documents at a time: the progress shows, and a run that
+        # stops keeps what it finished (a document is written whole or found incomplete).
+        total = sum(len(chunks) for _, chunks in todo)
+        done = 0
+        for batch in _batches(todo, EMBED_BATCH):
+            texts = [c.embed_text for _, chunks in batch for c in chunks]
+            vectors = embedder.encode_passages(texts).tolist()
+            offset = 0
+            for doc, chunks in batch:
+                if doc.id in indexed:
+                    self.collection.delete(where={"doc_id": doc.id})
+                n = len(chunks)
+                self.collection.add(
+                    ids=[c.id for c in chunks],
+                    embeddings=vectors[offset:offset + n],
+                    documents=[c.text for c in chunks],
+                    metadatas=[c.metadata for c in chunks],
+                )
+                offset += n
+            done += len(texts)
+            if progress:
+                progress(done, total)
         report.chunks = self.count()
         return report
 
@@ -160,3 +166,20 @@ class Store:
             doc_id: next(iter(hashes)) if len(hashes) == 1 and found == expected else ""
             for doc_id, (hashes, found, expected) in seen.items()
         }
+
+
+EMBED_BATCH = 64  # chunks embedded and written together
+
+
+def _batches(todo: list[tuple[Document, list[Chunk]]], size: int
+             ) -> list[list[tuple[Document, list[Chunk]]]]:
+    """Whole documents grouped until a group holds about ``size`` chunks."""
+    groups: list[list[tuple[Document, list[Chunk]]]] = [[]]
+    count = 0
+    for item in todo:
+        if groups[-1] and count + len(item[1]) > size:
+            groups.append([])
+            count = 0
+        groups[-1].append(item)
+        count += len(item[1])
+    return [g for g in groups if g]

@@ -128,3 +128,22 @@ def test_another_sentence_transformers_model_by_path_and_a_model_change_rebuilds
     # Back to the default model: every vector is recomputed.
     back, _ = Assistant(small).index()
     assert "embedding" in back.rebuilt and sorted(back.added) == ["doc-a", "doc-b"]
+
+
+def test_indexing_reports_progress_and_writes_batch_by_batch(small: Settings,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """Documents are embedded and written a few at a time, each step reported, so a long
+    run shows where it is and an interrupted one keeps what it finished."""
+    import assistant.store as store
+
+    monkeypatch.setattr(store, "EMBED_BATCH", 2)  # chunks per step: one document each
+    write_doc(small.corpus_dir, "doc-c", C)
+    bot = Assistant(small)
+    steps: list[tuple[int, int, int]] = []
+    report, _ = bot.index(progress=lambda done, total: steps.append(
+        (done, total, bot.store.count())))
+    total = report.chunks
+    assert len(steps) == 3 and all(t == total for _, t, _ in steps)
+    assert [d for d, _, _ in steps] == sorted(d for d, _, _ in steps) and steps[-1][0] == total
+    assert [written for _, _, written in steps] == [d for d, _, _ in steps]  # written as it goes
