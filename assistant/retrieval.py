@@ -133,6 +133,11 @@ class Retriever:
     def doc_ids(self) -> list[str]:
         return list(self._doc_meta)
 
+    def passage(self, chunk_id: str) -> str:
+        """The text of a passage by its id ("" for one the index does not hold)."""
+        i = self.position.get(chunk_id)
+        return self.texts[i] if i is not None else ""
+
     def documents(self) -> list[dict[str, Any]]:
         """What the index holds, a row per document: id, title, type, date, chunks."""
         return [{"id": d, "title": str(m.get("title", "")), "type": str(m.get("type", "")),

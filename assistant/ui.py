@@ -16,6 +16,7 @@ import random
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -94,7 +95,19 @@ def _badge(answer: Answer) -> str:
     return f'<span class="verdict verdict-{key}">{label}</span>' if label else ""
 
 
-def _chip(c: Citation, lang: str) -> str:
+def _in_context(quote: str, passage: str, width: int = 350) -> str:
+    """The quote highlighted inside its passage, cut to about ``width`` characters either
+    side; the quote alone when the passage does not hold it word for word."""
+    at = passage.find(quote) if quote else -1
+    if at < 0:
+        return f"<mark>{html.escape(quote)}</mark>"
+    start, end = max(0, at - width), min(len(passage), at + len(quote) + width)
+    before = ("…" if start else "") + passage[start:at]
+    after = passage[at + len(quote):end] + ("…" if end < len(passage) else "")
+    return f"{html.escape(before)}<mark>{html.escape(quote)}</mark>{html.escape(after)}"
+
+
+def _chip(c: Citation, lang: str, passage: str = "") -> str:
     t = texts(lang)
     kind = t["types"].get(c.type, c.type)
     dated = t["dated"].get(c.type, "{date}").format(date=c.date) if c.date else ""
@@ -103,16 +116,18 @@ def _chip(c: Citation, lang: str) -> str:
             f'{t["source_link"]}</a>' if c.url else "")
     return (f'<details class="chip"><summary>[{c.n}] {html.escape(c.title)}</summary>'
             f'<div class="where">{where}</div>'
-            f'<blockquote><mark>{html.escape(c.quote)}</mark></blockquote>{link}</details>')
+            f'<blockquote>{_in_context(c.quote, passage)}</blockquote>{link}</details>')
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The chat turn of an answer: badge, text with its [n] as links, one chip per source."""
+def answer_markdown(answer: Answer, passage: Callable[[str], str] | None = None) -> str:
+    """The chat turn of an answer: badge, text with its [n] as links, one chip per source
+    (its quote highlighted in the passage it comes from, given ``passage``)."""
     body = _CITE.sub(r'<a class="cite" href="#source-\1">[\1]</a>',
                      html.escape(without_sources(answer), quote=False))
     parts = [_badge(answer), body]
     if answer.citations:
-        chips = "".join(_chip(c, answer.language) for c in answer.citations)
+        chips = "".join(_chip(c, answer.language, passage(c.chunk_id) if passage else "")
+                        for c in answer.citations)
         parts.append(f'<div class="chips">{chips}</div>')
     return "\n\n".join(p for p in parts if p)
 
@@ -218,7 +233,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return (history, message, gr.update(value=str(exc), visible=True),
                     *[gr.update()] * MAX_ALTERNATIVES, answers or [])
         history += [{"role": "user", "content": message},
-                    {"role": "assistant", "content": answer_markdown(answer)}]
+                    {"role": "assistant",
+                     "content": answer_markdown(answer, assistant.retriever.passage)}]
         return (history, "", gr.update(value="", visible=False),
                 *_alternative_buttons(answer), [*(answers or []), answer])
 
