@@ -24,21 +24,27 @@ def _source(c: Citation) -> str:
     return f"[{c.n}] {c.title}" + (f" ({where})" if where else "")
 
 
+def answer_markdown(answer: Answer) -> str:
+    """One answer as Markdown: verdict, text, then each source with its quote and link
+    (what the app's copy button puts on the clipboard)."""
+    lines = []
+    verdict = _verdict(answer)
+    if verdict:
+        lines += [f"**Putusan: {verdict}**", ""]
+    lines += [without_sources(answer), ""]
+    for c in answer.citations:
+        lines.append(f"- {_source(c)}")
+        if c.quote:
+            lines.append(f"  > {c.quote}")
+        if c.url:
+            lines.append(f"  <{c.url}>")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def session_markdown(answers: list[Answer], title: str = "Tanya Netralitas") -> str:
     lines = [f"# {title}: sesi tanya jawab", f"Diekspor {date.today().isoformat()}.", ""]
     for i, a in enumerate(answers, 1):
-        lines += [f"## {i}. {a.question}", ""]
-        verdict = _verdict(a)
-        if verdict:
-            lines += [f"**Putusan: {verdict}**", ""]
-        lines += [without_sources(a), ""]
-        for c in a.citations:
-            lines.append(f"- {_source(c)}")
-            if c.quote:
-                lines.append(f"  > {c.quote}")
-            if c.url:
-                lines.append(f"  <{c.url}>")
-        lines.append("")
+        lines += [f"## {i}. {a.question}", "", answer_markdown(a)]
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant
 from assistant.compose import without_sources
 from assistant.documents import SUPPORTED, DocumentError
+from assistant.export import answer_markdown as answer_plain
 from assistant.export import session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
@@ -66,6 +67,8 @@ COUNT = """(v) => {
   const el = document.querySelector('#counter-n');
   if (el) el.textContent = v.length;
 }"""
+# The copy button puts the last answer, as Markdown with its sources, on the clipboard.
+COPY = "(text) => { if (text) navigator.clipboard.writeText(text); }"
 # The presentation view: large type and high contrast for a projector.
 PRESENT = "(on) => { document.body.classList.toggle('present', on); }"
 
@@ -231,12 +234,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             answer = assistant.ask(message, history=asked)
         except InvalidQuestion as exc:
             return (history, message, gr.update(value=str(exc), visible=True),
-                    *[gr.update()] * MAX_ALTERNATIVES, answers or [])
+                    *[gr.update()] * MAX_ALTERNATIVES, answers or [], gr.update())
         history += [{"role": "user", "content": message},
                     {"role": "assistant",
                      "content": answer_markdown(answer, assistant.retriever.passage)}]
         return (history, "", gr.update(value="", visible=False),
-                *_alternative_buttons(answer), [*(answers or []), answer])
+                *_alternative_buttons(answer), [*(answers or []), answer], answer_plain(answer))
 
     def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
@@ -302,8 +305,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(t["tab_ask"], id="ask", elem_id="tab-ask") as tab_ask:
                 chat = gr.Chatbot(label=t["chat_label"], show_label=False, elem_id="chat",
-                                  height="60vh", autoscroll=False, placeholder=t["start"],
-                                  buttons=["copy"])
+                                  height="60vh", autoscroll=False, placeholder=t["start"])
                 with gr.Row(elem_id="alternatives"):
                     alternatives = [gr.Button(visible=False, size="sm",
                                               elem_classes="alternative")
@@ -321,7 +323,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 thanks = gr.Markdown(visible=False, elem_id="feedback-thanks")
                 with gr.Row():
                     send = gr.Button(t["send"], variant="primary", elem_id="send")
+                    copy = gr.Button(t["copy"], elem_id="copy")
                     clear = gr.Button(t["clear"], elem_id="clear")
+                last_answer = gr.Textbox(visible=False)  # the last answer as Markdown, to copy
                 with gr.Accordion(t["examples"], open=True, elem_id="examples") as accordion:
                     headings, examples = [], []
                     for topic in t["topics"]:
@@ -364,6 +368,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 _counter(code, len(typed or ""), limit),
                 gr.update(label=w["comment_label"], placeholder=w["comment_hint"]),
                 gr.update(value=w["comment_send"]), gr.update(value=w["send"]),
+                gr.update(value=w["copy"]),
                 gr.update(value=w["clear"]), gr.update(label=w["examples"]),
                 *[gr.update(value=f"**{topic['name']}**") for topic in w["topics"]],
                 *[gr.update(value=q) for q in example_texts],
@@ -377,10 +382,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             ]
 
         labelled = [intro, present, tab_ask, tab_topics, tab_quiz, tab_docs, chat, box, counter,
-                    comment, comment_send, send, clear, accordion, *headings, *examples,
+                    comment, comment_send, send, copy, clear, accordion, *headings, *examples,
                     export_button, files, topics, *choices.values(), following, table, upload,
                     saved_lang]
-        outputs = [chat, box, notice, *alternatives, answers]
+        outputs = [chat, box, notice, *alternatives, answers, last_answer]
         for trigger, source, name in [(send.click, box, "respond"), (box.submit, box, False)]:
             trigger(respond, [source, chat, answers], outputs, api_name=name).then(
                 lambda h: h, chat, saved, api_name=False).then(
@@ -394,10 +399,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         comment_send.click(add_comment, [rated, comment, lang], [comment_row, comment, thanks],
                            api_name=False)
         clear.click(lambda: ([], [], [], "", gr.update(visible=False),
-                             *_alternative_buttons(None), gr.update(value=None, visible=False)),
-                    None, [chat, saved, answers, box, notice, *alternatives, files],
+                             *_alternative_buttons(None), gr.update(value=None, visible=False),
+                             ""),
+                    None, [chat, saved, answers, box, notice, *alternatives, files, last_answer],
                     api_name=False)
         export_button.click(export, answers, files, api_name=False)
+        copy.click(None, last_answer, None, js=COPY, api_name=False)
         upload.upload(add_document, [upload, lang], [table, uploaded], api_name=False)
         present.change(None, present, None, js=PRESENT, api_name=False)
         for verdict, button in choices.items():

@@ -56,7 +56,9 @@ def browser() -> Iterator[Browser]:
 
 
 def _open(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
-    page = browser.new_context(viewport=viewport).new_page()
+    context = browser.new_context(viewport=viewport,
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
     page.goto(url)
     expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
     return page
@@ -92,6 +94,10 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     last = page.locator("#chat details.chip").last
     last.locator("summary").click()  # and so does the chip itself
     expect(last.locator("mark")).to_be_visible()
+    page.locator("#copy").click()  # the answer with its sources, as plain Markdown
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("**Putusan: Tidak boleh**") and "<span" not in copied
+    assert "- [1] Memberi like" in copied and "\n  > " in copied
     _shot(page, f"{name}-source")
     page.close()
 
