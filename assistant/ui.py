@@ -412,12 +412,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                          [quiz_state, result, score], api_name=False)
         following.click(quiz.draw, [quiz_state, lang], [quiz_state, question, result],
                         api_name=False)
-        lang.input(relabel, [lang, box], labelled, api_name=False).then(
-            quiz.draw, [quiz_state, lang], [quiz_state, question, result], api_name=False)
+        quiet = {"api_name": False, "show_progress": "hidden"}  # no spinners over the labels
+        lang.input(relabel, [lang, box], labelled, **quiet).then(
+            quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         app.load(lambda history, code: (history or [], code or "id"), [saved, saved_lang],
-                 [chat, lang], api_name=False).then(
-            relabel, [lang, box], labelled, api_name=False).then(
-            quiz.draw, [quiz_state, lang], [quiz_state, question, result], api_name=False)
+                 [chat, lang], **quiet).then(
+            relabel, [lang, box], labelled, **quiet).then(
+            quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         gr.api(answer_api, api_name="answer")
     return app
 

@@ -180,6 +180,7 @@ def test_a_trainer_browses_the_topics_and_runs_the_quiz(browser: Browser, url: s
     card.locator("summary").click()
     expect(card).to_contain_text("SKB 2022 Lampiran II")  # its basis, once opened
     expect(card.locator(".verdict-tidak_boleh")).to_have_text("Tidak boleh")
+    _shot(page, "desktop-topics")
     page.get_by_role("tab", name="Kuis").click()
     question = page.locator("#quiz-question")
     expect(question).to_contain_text("Seorang ASN bertanya", timeout=30_000)
