@@ -58,9 +58,13 @@ OPEN_CITATION = """() => {
 }"""
 # After an answer, show its start, not its end: a long answer's verdict must be in view.
 SCROLL_TO_ANSWER = """() => {
-  const bots = document.querySelectorAll('#chat .bot');
-  const last = bots[bots.length - 1];
-  if (last) last.scrollIntoView({block: 'start', behavior: 'instant'});
+  const rows = document.querySelectorAll('#chat .message-row.bot-row');
+  const last = rows[rows.length - 1];
+  const wrap = document.querySelector('#chat .bubble-wrap');
+  if (!last || !wrap) return;
+  wrap.scrollTop += last.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
+  const top = document.querySelector('#chat').getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight / 2) window.scrollBy(0, top - 8);
 }"""
 # The length counter follows the typing in the browser, without a round trip.
 COUNT = """(v) => {
@@ -305,7 +309,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(t["tab_ask"], id="ask", elem_id="tab-ask") as tab_ask:
                 chat = gr.Chatbot(label=t["chat_label"], show_label=False, elem_id="chat",
-                                  height="60vh", autoscroll=False, placeholder=t["start"])
+                                  height="60vh", autoscroll=False, placeholder=t["start"],
+                                  buttons=[])
                 with gr.Row(elem_id="alternatives"):
                     alternatives = [gr.Button(visible=False, size="sm",
                                               elem_classes="alternative")

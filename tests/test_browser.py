@@ -20,7 +20,7 @@ from assistant.chat import Assistant
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.topics import scenarios
-from assistant.ui import build_app, launch_options
+from assistant.ui import LANGUAGE_KEY, STORAGE_KEY, build_app, launch_options
 from tests.conftest import write_doc
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,6 +28,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
+# The newest answer's badge is inside the visible part of the chat, whose top is in the upper
+# half of the screen.
+ANSWER_START_IN_VIEW = """() => {
+  const b = [...document.querySelectorAll('#chat .verdict')].pop().getBoundingClientRect();
+  const c = document.querySelector('#chat').getBoundingClientRect();
+  return b.top >= c.top && b.bottom <= c.bottom && c.top >= 0 && c.top < innerHeight / 2;
+}"""
 DESKTOP = {"width": 1280, "height": 800}
 pytestmark = pytest.mark.browser
 
@@ -69,6 +76,15 @@ def _ask(page: Page, question: str) -> None:
     page.locator("#send").click()
 
 
+def _stored(page: Page, key: str, changed_from: str | None = None) -> str:
+    """Waits until the browser's storage holds ``key`` (with a value other than
+    ``changed_from``) and returns that value."""
+    page.wait_for_function("([k, old]) => localStorage.getItem(k) !== null && "
+                           "localStorage.getItem(k) !== old", arg=[key, changed_from],
+                           timeout=10_000)
+    return page.evaluate("(k) => localStorage.getItem(k)", key)
+
+
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -82,7 +98,9 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
     badge = page.locator("#chat .verdict-tidak_boleh").last
     expect(badge).to_have_text("Tidak boleh", timeout=60_000)
-    expect(badge).to_be_in_viewport()  # the view shows the answer's start, not its end
+    # The view shows the answer's start: its badge inside the visible chat, the chat's top in
+    # the upper half of the screen.
+    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=10_000)
     _shot(page, f"{name}-verdict")
     expect(page.locator("#question textarea")).to_have_value("")
     chip = page.locator("#chat details.chip").first
@@ -98,6 +116,9 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied.startswith("**Putusan: Tidak boleh**") and "<span" not in copied
     assert "- [1] Memberi like" in copied and "\n  > " in copied
+    _ask(page, "kalau komentar?")  # a second answer below a long first one
+    expect(page.locator("#chat .verdict")).to_have_count(2, timeout=60_000)
+    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=10_000)
     _shot(page, f"{name}-source")
     page.close()
 
@@ -122,15 +143,15 @@ def test_the_conversation_survives_a_reload_and_clears_in_one_place(browser: Bro
     page = _open(browser, url, PHONE)
     _ask(page, "Apa sanksi bagi PNS yang tidak netral?")
     expect(page.locator("#chat .message-row")).to_have_count(2, timeout=60_000)
-    page.wait_for_timeout(500)  # the browser stores the conversation after the answer
+    kept = _stored(page, STORAGE_KEY)  # the browser stores the conversation after the answer
     page.reload()
     expect(page.locator("#chat")).to_contain_text("Apa sanksi bagi PNS", timeout=30_000)
     page.locator("#clear").click()
     expect(page.locator("#chat .message-row")).to_have_count(0)
-    page.wait_for_timeout(500)
+    _stored(page, STORAGE_KEY, changed_from=kept)
     page.reload()
     expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(1000)
+    expect(page.locator("#send")).to_have_text("Kirim")  # the page has loaded its state
     expect(page.locator("#chat .message-row")).to_have_count(0)
     page.close()
 
@@ -278,7 +299,7 @@ def test_the_interface_switches_to_english_and_keeps_the_choice(browser: Browser
     expect(page.locator("#chat .verdict-tidak_boleh").last).to_have_text("Not allowed",
                                                                          timeout=60_000)
     _shot(page, "phone-english")
-    page.wait_for_timeout(500)
+    _stored(page, LANGUAGE_KEY)
     page.reload()
     expect(page.locator("#send")).to_have_text("Send", timeout=30_000)
     page.get_by_label("Bahasa Indonesia").check()
