@@ -37,6 +37,8 @@ ANSWER_START_IN_VIEW = """() => {
 }"""
 DESKTOP = {"width": 1280, "height": 800}
 pytestmark = pytest.mark.browser
+# A shared 2-core CI machine can be slow to render; no step here should need 20 s.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,7 @@ def _stored(page: Page, key: str, changed_from: str | None = None) -> str:
     ``changed_from``) and returns that value."""
     page.wait_for_function("([k, old]) => localStorage.getItem(k) !== null && "
                            "localStorage.getItem(k) !== old", arg=[key, changed_from],
-                           timeout=10_000)
+                           timeout=20_000)
     return page.evaluate("(k) => localStorage.getItem(k)", key)
 
 
@@ -100,7 +102,7 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     expect(badge).to_have_text("Tidak boleh", timeout=60_000)
     # The view shows the answer's start: its badge inside the visible chat, the chat's top in
     # the upper half of the screen.
-    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=10_000)
+    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=20_000)
     _shot(page, f"{name}-verdict")
     expect(page.locator("#question textarea")).to_have_value("")
     chip = page.locator("#chat details.chip").first
@@ -118,7 +120,7 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     assert "- [1] Memberi like" in copied and "\n  > " in copied
     _ask(page, "kalau komentar?")  # a second answer below a long first one
     expect(page.locator("#chat .verdict")).to_have_count(2, timeout=60_000)
-    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=10_000)
+    page.wait_for_function(ANSWER_START_IN_VIEW, timeout=20_000)
     _shot(page, f"{name}-source")
     page.close()
 
