@@ -29,10 +29,9 @@ import yaml
 
 from assistant.answer import Answer, Citation, InvalidQuestion
 from assistant.chat import Assistant
-from assistant.compose import without_sources
+from assistant.compose import messages, without_sources
 from assistant.documents import SUPPORTED, DocumentError
-from assistant.export import answer_markdown as answer_plain
-from assistant.export import session_html, session_markdown
+from assistant.export import answer_markdown, session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.text import turn_text
@@ -96,10 +95,17 @@ def launch_options() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _badge(answer: Answer) -> str:
-    key = "clarify" if answer.outcome == "clarify" else answer.verdict
-    label = texts(answer.language)["badges"].get(key or "")
-    return f'<span class="verdict verdict-{key}">{label}</span>' if label else ""
+def badge_label(key: str | None, lang: str) -> str:
+    """A verdict's label as the answers word it (messages.yaml), and the app's own for a
+    question asked back."""
+    if key == "clarify":
+        return str(texts(lang)["clarify_badge"])
+    return str(messages()[lang]["verdict_label"].get(key or "", ""))
+
+
+def _badge(key: str | None, lang: str) -> str:
+    label = badge_label(key, lang)
+    return f'<span class="verdict verdict-{key}">{html.escape(label)}</span>' if label else ""
 
 
 def _in_context(quote: str, passage: str, width: int = 350) -> str:
@@ -126,12 +132,13 @@ def _chip(c: Citation, lang: str, passage: str = "") -> str:
             f'<blockquote>{_in_context(c.quote, passage)}</blockquote>{link}</details>')
 
 
-def answer_markdown(answer: Answer, passage: Callable[[str], str] | None = None) -> str:
+def chat_turn(answer: Answer, passage: Callable[[str], str] | None = None) -> str:
     """The chat turn of an answer: badge, text with its [n] as links, one chip per source
     (its quote highlighted in the passage it comes from, given ``passage``)."""
     body = _CITE.sub(r'<a class="cite" href="#source-\1">[\1]</a>',
                      html.escape(without_sources(answer), quote=False))
-    parts = [_badge(answer), body]
+    verdict = "clarify" if answer.outcome == "clarify" else answer.verdict
+    parts = [_badge(verdict, answer.language), body]
     if answer.citations:
         chips = "".join(_chip(c, answer.language, passage(c.chunk_id) if passage else "")
                         for c in answer.citations)
@@ -158,16 +165,12 @@ def topics_html(cards: list[Card], lang: str = "id") -> str:
         if card.topic != topic:
             topic = card.topic
             parts.append(f"<h3>{html.escape(topic.capitalize())}</h3>")
-        label = t["badges"].get(card.verdict or "")
-        badge = f' <span class="verdict verdict-{card.verdict}">{label}</span>' if label else ""
-        details = [f"<p>{html.escape(card.text('summary', lang))}</p>"]
-        for part, heading in (("conditions", "conditions"), ("sanction", "sanction")):
-            if card.text(part, lang):
-                details.append(f"<p><b>{t[heading]}:</b> "
-                               f"{html.escape(card.text(part, lang))}</p>")
-            if part == "conditions" and card.basis:
-                details.append(f"<p><b>{t['basis']}:</b> "
-                               f"{html.escape('; '.join(card.basis))}</p>")
+        sections = [("conditions", card.text("conditions", lang)),
+                    ("basis", "; ".join(card.basis)), ("sanction", card.text("sanction", lang))]
+        details = [f"<p>{html.escape(card.text('summary', lang))}</p>"] + [
+            f"<p><b>{t[heading]}:</b> {html.escape(text)}</p>" for heading, text in sections
+            if text]
+        badge = f" {_badge(card.verdict, lang)}" if card.verdict else ""
         parts.append(f'<details class="card"><summary>{html.escape(card.title)}{badge}'
                      f'</summary>{"".join(details)}</details>')
     return "\n".join(parts)
@@ -198,7 +201,7 @@ class Quiz:
         state = {**state, "answered": True, "right": state.get("right", 0) + right,
                  "asked": state.get("asked", 0) + 1}
         reveal = t["quiz_right" if right else "quiz_wrong"].format(
-            verdict=t["badges"][card.verdict or ""], title=card.title,
+            verdict=badge_label(card.verdict, lang), title=card.title,
             summary=card.text("summary", lang), basis="; ".join(card.basis))
         return state, reveal, t["quiz_score"].format(right=state["right"], asked=state["asked"])
 
@@ -210,8 +213,8 @@ def documents_table(assistant: Assistant, lang: str = "id") -> list[list[Any]]:
 
 
 def _counter(lang: str, n: int, limit: int) -> str:
-    label = texts(lang)["counter"].format(n='<span id="counter-n">{n}</span>', limit=limit)
-    return f'<div id="counter-text">{label.format(n=n)}</div>'
+    label = texts(lang)["counter"].format(n=f'<span id="counter-n">{n}</span>', limit=limit)
+    return f'<div id="counter-text">{label}</div>'
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,9 +244,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     *[gr.update()] * MAX_ALTERNATIVES, answers or [], gr.update())
         history += [{"role": "user", "content": message},
                     {"role": "assistant",
-                     "content": answer_markdown(answer, assistant.retriever.passage)}]
+                     "content": chat_turn(answer, assistant.retriever.passage)}]
         return (history, "", gr.update(value="", visible=False),
-                *_alternative_buttons(answer), [*(answers or []), answer], answer_plain(answer))
+                *_alternative_buttons(answer), [*(answers or []), answer], answer_markdown(answer))
 
     def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
@@ -346,7 +349,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Tab(t["tab_quiz"], id="quiz", elem_id="tab-quiz") as tab_quiz:
                 question = gr.Markdown(elem_id="quiz-question")
                 with gr.Row():
-                    choices = {v: gr.Button(t["badges"][v], elem_id=f"quiz-{v}")
+                    choices = {v: gr.Button(badge_label(v, "id"), elem_id=f"quiz-{v}")
                                for v in VERDICTS}
                 result = gr.Markdown(elem_id="quiz-result")
                 score = gr.Markdown(elem_id="quiz-score")
@@ -360,43 +363,42 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                  visible=bool(settings.auth))
                 uploaded = gr.Markdown(elem_id="upload-result")
 
-        def relabel(code: str, typed: str) -> list[Any]:
+        def relabel(code: str, typed: str) -> dict[Any, Any]:
             """Every label of the interface in the chosen language."""
             w = texts(code)
             example_texts = [q for topic in w["topics"] for q in topic["questions"]]
-            return [
-                gr.update(value=f"# {w['title']}\n{w['intro']}"), gr.update(label=w["present"]),
-                gr.update(label=w["tab_ask"]), gr.update(label=w["tab_topics"]),
-                gr.update(label=w["tab_quiz"]), gr.update(label=w["tab_documents"]),
-                gr.update(placeholder=w["start"]),
-                gr.update(label=w["question_label"], placeholder=w["placeholder"]),
-                _counter(code, len(typed or ""), limit),
-                gr.update(label=w["comment_label"], placeholder=w["comment_hint"]),
-                gr.update(value=w["comment_send"]), gr.update(value=w["send"]),
-                gr.update(value=w["copy"]),
-                gr.update(value=w["clear"]), gr.update(label=w["examples"]),
-                *[gr.update(value=f"**{topic['name']}**") for topic in w["topics"]],
-                *[gr.update(value=q) for q in example_texts],
-                gr.update(value=w["export"]), gr.update(label=w["export_files"]),
-                topics_html(cards, code),
-                *[gr.update(value=w["badges"][v]) for v in VERDICTS],
-                gr.update(value=w["quiz_next"]),
-                gr.update(value=documents_table(assistant, code), headers=w["document_columns"]),
-                gr.update(label=w["upload_label"].format(mb=settings.max_upload_mb)),
-                code,
-            ]
+            return {
+                intro: f"# {w['title']}\n{w['intro']}", present: gr.update(label=w["present"]),
+                tab_ask: gr.update(label=w["tab_ask"]),
+                tab_topics: gr.update(label=w["tab_topics"]),
+                tab_quiz: gr.update(label=w["tab_quiz"]),
+                tab_docs: gr.update(label=w["tab_documents"]),
+                chat: gr.update(placeholder=w["start"]),
+                box: gr.update(label=w["question_label"], placeholder=w["placeholder"]),
+                counter: _counter(code, len(typed or ""), limit),
+                comment: gr.update(label=w["comment_label"], placeholder=w["comment_hint"]),
+                comment_send: w["comment_send"], send: w["send"], copy: w["copy"],
+                clear: w["clear"], accordion: gr.update(label=w["examples"]),
+                **{h: f"**{topic['name']}**" for h, topic in zip(headings, w["topics"],
+                                                                 strict=True)},
+                **dict(zip(examples, example_texts, strict=True)),
+                export_button: w["export"], files: gr.update(label=w["export_files"]),
+                topics: topics_html(cards, code),
+                **{choices[v]: badge_label(v, code) for v in VERDICTS},
+                following: w["quiz_next"],
+                table: gr.update(value=documents_table(assistant, code),
+                                 headers=w["document_columns"]),
+                upload: gr.update(label=w["upload_label"].format(mb=settings.max_upload_mb)),
+                saved_lang: code,
+            }
 
-        labelled = [intro, present, tab_ask, tab_topics, tab_quiz, tab_docs, chat, box, counter,
-                    comment, comment_send, send, copy, clear, accordion, *headings, *examples,
-                    export_button, files, topics, *choices.values(), following, table, upload,
-                    saved_lang]
         outputs = [chat, box, notice, *alternatives, answers, last_answer]
-        for trigger, source, name in [(send.click, box, "respond"), (box.submit, box, False)]:
+        # Typed, or a tapped example or alternative: answered, stored in the browser, shown
+        # from its start.
+        asking = [(send.click, box, "respond"), (box.submit, box, False),
+                  *[(b.click, b, False) for b in [*alternatives, *examples]]]
+        for trigger, source, name in asking:
             trigger(respond, [source, chat, answers], outputs, api_name=name).then(
-                lambda h: h, chat, saved, api_name=False).then(
-                None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
-        for button in [*alternatives, *examples]:
-            button.click(respond, [button, chat, answers], outputs, api_name=False).then(
                 lambda h: h, chat, saved, api_name=False).then(
                 None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
         box.input(None, box, None, js=COUNT, api_name=False)
@@ -418,6 +420,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         following.click(quiz.draw, [quiz_state, lang], [quiz_state, question, result],
                         api_name=False)
         quiet = {"api_name": False, "show_progress": "hidden"}  # no spinners over the labels
+        labelled = list(relabel("id", ""))  # the components it updates (a few ms, once)
         lang.input(relabel, [lang, box], labelled, **quiet).then(
             quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         app.load(lambda history, code: (history or [], code or "id"), [saved, saved_lang],

@@ -78,14 +78,14 @@ def test_follow_up_in_the_app_uses_the_conversation(app_url: str) -> None:
 
 
 def test_a_source_chip_shows_the_quote_inside_its_passage(assistant: Assistant) -> None:
-    from assistant.ui import answer_markdown
+    from assistant.ui import chat_turn
 
     answer = assistant.ask("Berapa kasus pelanggaran netralitas ASN di Sumatera Selatan pada "
                            "Pilkada 2020?")
     news = next(c for c in answer.citations if c.type == "berita")
-    turn = answer_markdown(answer, assistant.retriever.passage)
+    turn = chat_turn(answer, assistant.retriever.passage)
     quote = turn.split("<mark>")[1].split("</mark>")[0]
     around = turn.split("<blockquote>")[1].split("</blockquote>")[0]
     assert quote and len(around) > len(quote) + 40  # the passage around the highlighted quote
     assert assistant.retriever.passage(news.chunk_id).count(news.quote[:40]) >= 1
-    assert "<mark>" in answer_markdown(answer)  # without passages, the quote alone
+    assert "<mark>" in chat_turn(answer)  # without passages, the quote alone
