@@ -421,11 +421,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         api_name=False)
         quiet = {"api_name": False, "show_progress": "hidden"}  # no spinners over the labels
         labelled = list(relabel("id", ""))  # the components it updates (a few ms, once)
+        # The relabelled counter holds the length the server saw; what was typed meanwhile is
+        # counted again in the browser.
         lang.input(relabel, [lang, box], labelled, **quiet).then(
+            None, box, None, js=COUNT, api_name=False).then(
             quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         app.load(lambda history, code: (history or [], code or "id"), [saved, saved_lang],
                  [chat, lang], **quiet).then(
             relabel, [lang, box], labelled, **quiet).then(
+            None, box, None, js=COUNT, api_name=False).then(
             quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         gr.api(answer_api, api_name="answer")
     return app
