@@ -78,16 +78,18 @@ def citation_for(n: int, hit: Hit, quote: str) -> Citation:
     )
 
 
-def source_lines(citations: list[Citation], lang: str) -> str:
-    """The numbered list of sources. A rule card's date is when the team last updated it,
-    an official text's when it was enacted: each is labelled so."""
+def source_line(c: Citation, lang: str) -> str:
+    """One numbered source. A rule card's date is when the team last updated it, an official
+    text's when it was enacted: each is labelled so."""
     msg = messages()[lang]
-    lines = [msg["sources"]]
-    for c in citations:
-        dated = msg["dated"].get(c.type, "{date}").format(date=c.date) if c.date else ""
-        where = ", ".join(x for x in (c.article, c.publisher, dated) if x)
-        lines.append(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
-    return "\n".join(lines)
+    dated = msg["dated"].get(c.type, "{date}").format(date=c.date) if c.date else ""
+    where = ", ".join(x for x in (c.article, c.publisher, dated) if x)
+    return f"[{c.n}] {c.title}" + (f" ({where})" if where else "")
+
+
+def source_lines(citations: list[Citation], lang: str) -> str:
+    """The numbered list of sources."""
+    return "\n".join([messages()[lang]["sources"], *(source_line(c, lang) for c in citations)])
 
 
 def without_sources(answer: Answer) -> str:

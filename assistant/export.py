@@ -7,21 +7,18 @@ import html
 from datetime import date
 from importlib import resources
 
-from assistant.answer import Answer, Citation
-from assistant.compose import messages, without_sources
+from assistant.answer import Answer
+from assistant.compose import messages, source_line, without_sources
+
+LANG = "id"  # the handout's own words (headings, labels) are Indonesian
 
 
 def _verdict(answer: Answer) -> str:
-    return str(messages()["id"]["verdict_label"].get(answer.verdict or "", ""))
+    return str(messages()[LANG]["verdict_label"].get(answer.verdict or "", ""))
 
 
 def _css() -> str:
     return resources.files("assistant.prompts").joinpath("handout.css").read_text(encoding="utf-8")
-
-
-def _source(c: Citation) -> str:
-    where = ", ".join(x for x in (c.article, c.publisher, c.date) if x)
-    return f"[{c.n}] {c.title}" + (f" ({where})" if where else "")
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -33,7 +30,7 @@ def answer_markdown(answer: Answer) -> str:
         lines += [f"**Putusan: {verdict}**", ""]
     lines += [without_sources(answer), ""]
     for c in answer.citations:
-        lines.append(f"- {_source(c)}")
+        lines.append(f"- {source_line(c, LANG)}")
         if c.quote:
             lines.append(f"  > {c.quote}")
         if c.url:
@@ -65,7 +62,7 @@ def session_html(answers: list[Answer], title: str = "Tanya Netralitas") -> str:
             for c in a.citations:
                 link = f" <a href='{e(c.url)}'>{e(c.url)}</a>" if c.url else ""
                 quote = f"<blockquote>{e(c.quote)}</blockquote>" if c.quote else ""
-                parts.append(f"<li value='{c.n}'>{e(_source(c))}{link}{quote}</li>")
+                parts.append(f"<li value='{c.n}'>{e(source_line(c, LANG))}{link}{quote}</li>")
             parts.append("</ol>")
     parts.append("</body></html>")
     return "\n".join(parts)

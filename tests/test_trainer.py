@@ -28,6 +28,7 @@ def test_a_session_exports_as_markdown_and_an_escaped_html_handout(assistant: As
     md = session_markdown(answers)
     assert md.count("\n## ") == 2 and "**Putusan: Tidak boleh**" in md
     assert "Sumber:" not in md and "- [1] Memberi like" in md
+    assert "diperbarui 20" in md  # a card is dated as updated, not as published
     page = session_html(answers)
     assert "&lt;b&gt;tidak&lt;/b&gt;" in page and "<b>tidak</b>" not in page
     assert page.count("<blockquote>") >= 2 and "Putusan: Tidak boleh" in page
