@@ -72,6 +72,9 @@ COUNT = """(v) => {
 }"""
 # The copy button puts the last answer, as Markdown with its sources, on the clipboard.
 COPY = "(text) => { if (text) navigator.clipboard.writeText(text); }"
+# Once the stored conversation and language are back, the controls take input: a tap
+# before that would be overwritten by the restore (seen on a slow, shared machine).
+READY = "() => { document.body.classList.add('ready'); }"
 # The presentation view: large type and high contrast for a projector.
 PRESENT = "(on) => { document.body.classList.toggle('present', on); }"
 
@@ -430,6 +433,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                  [chat, lang], **quiet).then(
             relabel, [lang, box], labelled, **quiet).then(
             None, box, None, js=COUNT, api_name=False).then(
+            None, None, None, js=READY, api_name=False).then(
             quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
         gr.api(answer_api, api_name="answer")
     return app

@@ -70,6 +70,7 @@ def _open(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
     page = context.new_page()
     page.goto(url)
     expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+    expect(page.locator("body.ready")).to_have_count(1, timeout=30_000)
     return page
 
 
