@@ -80,3 +80,10 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer back from ``to_dict()`` (or its JSON), nested fields included."""
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(cls).validate_python(data)

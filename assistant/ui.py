@@ -42,6 +42,7 @@ MAX_ALTERNATIVES = 3
 VERDICTS = ("boleh", "bersyarat", "tidak_boleh")
 STORAGE_KEY = "tanya-netralitas-chat"  # where the browser keeps the conversation
 LANGUAGE_KEY = "tanya-netralitas-lang"
+ANSWERS_KEY = "tanya-netralitas-answers"  # the session's answers as data, for the export
 _CITE = re.compile(r"\[(\d+)\]")
 # A [n] in an answer opens its source chip in place.
 OPEN_CITATION = """() => {
@@ -149,6 +150,15 @@ def chat_turn(answer: Answer, passage: Callable[[str], str] | None = None) -> st
     return "\n\n".join(p for p in parts if p)
 
 
+def _restored(data: Any) -> Answer | None:
+    """An answer the browser kept, or None when what it kept is not one (an older version's,
+    or edited by hand)."""
+    try:
+        return Answer.from_dict(data)
+    except ValueError:
+        return None
+
+
 def _alternative_buttons(answer: Answer | None) -> list[Any]:
     alternatives = answer.alternatives if answer else []
     shown = [gr.update(value=a.question, visible=True) for a in alternatives[:MAX_ALTERNATIVES]]
@@ -233,11 +243,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     cards = rule_cards(assistant.retriever)
     quiz = Quiz({lang: scenarios(assistant.retriever, lang) for _, lang in LANGUAGES})
 
-    def respond(message: str, history: list[dict[str, Any]], answers: list[Answer] | None
-                ) -> tuple[Any, ...]:
+    def respond(message: str, history: list[dict[str, Any]],
+                answers: list[dict[str, Any]] | None) -> tuple[Any, ...]:
         """One question asked in the chat; a question the assistant refuses (empty, too
         long) leaves the conversation and the typed text as they are, with a notice. The
-        session's answers are kept for the export."""
+        session's answers are kept in the browser as data, so the export still holds them
+        after a reload."""
         history = list(history or [])
         asked = [m for m in history if m.get("role") == "user"]
         try:
@@ -249,7 +260,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     {"role": "assistant",
                      "content": chat_turn(answer, assistant.retriever.passage)}]
         return (history, "", gr.update(value="", visible=False),
-                *_alternative_buttons(answer), [*(answers or []), answer], answer_markdown(answer))
+                *_alternative_buttons(answer), [*(answers or []), answer.to_dict()],
+                answer_markdown(answer))
 
     def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
@@ -278,10 +290,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             feedback.comment(saved_id, comment.strip())
         return gr.update(visible=False), "", gr.update(value=texts(lang)["thanks"], visible=True)
 
-    def export(answers: list[Answer] | None) -> Any:
+    def export(stored: list[dict[str, Any]] | None) -> Any:
         """The session as Markdown and as a printable HTML handout."""
-        if not answers:
+        if not stored:
             return gr.update(value=None, visible=False)
+        answers = [a for a in map(_restored, stored) if a]
         folder = Path(tempfile.mkdtemp(prefix="netralitas-export-"))
         md, page = folder / "tanya-netralitas-sesi.md", folder / "tanya-netralitas-sesi.html"
         md.write_text(session_markdown(answers), encoding="utf-8")
@@ -310,7 +323,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                   scale=2)
         saved = gr.BrowserState([], storage_key=STORAGE_KEY)
         saved_lang = gr.BrowserState("id", storage_key=LANGUAGE_KEY)
-        answers = gr.State([])
+        answers = gr.BrowserState([], storage_key=ANSWERS_KEY)
         quiz_state = gr.State({"i": None, "answered": True, "right": 0, "asked": 0})
         with gr.Tabs():
             with gr.Tab(t["tab_ask"], id="ask", elem_id="tab-ask") as tab_ask:

@@ -180,6 +180,7 @@ def lexicon() -> dict[str, Any]:
             r"^\W*(?:(?:" + "|".join(data["follow_up_acknowledgements"]) + r")\b[^.?!,]{0,40}"
             r"[.,!]\s*)?(?:" + "|".join(data["follow_up_openers"]) + r")\b", re.I),
         "back": _phrase_pattern(data["back_references"]),
+        "topic": _phrase_pattern(data["topic_words"]),
         "slang": slang,
         "actor_words": actor_words,
         "asking": asking,
@@ -398,7 +399,8 @@ def _resolve(q: Question, prev: Question) -> Question:
     opener = bool(lex["opener"].match(q.text))
     short = len(q.action_terms) <= 3 and len(words(q.text)) <= 8
     refers_back = bool(lex["back"].search(q.text)) and len(words(q.text)) <= 10
-    if q.article or not (opener or short or refers_back):
+    own_topic = bool(lex["topic"].search(q.text)) and not (opener or refers_back)
+    if q.article or own_topic or not (opener or short or refers_back):
         return q
     actors = q.actors or prev.actors
     elections = q.elections or prev.elections

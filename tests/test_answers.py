@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 
@@ -63,6 +64,14 @@ def test_bad_questions_get_a_clear_message(assistant: Assistant, question: str) 
         assistant.ask(question)
     message = str(info.value)
     assert "kosong" in message or "terlalu panjang (5000 karakter" in message
+
+
+def test_an_answer_comes_back_whole_from_its_json(assistant: Assistant) -> None:
+    answer = assistant.ask("Bolehkah ASN memberi like pada unggahan calon bupati?")
+    again = Answer.from_dict(json.loads(json.dumps(answer.to_dict())))
+    assert again == answer and isinstance(again.citations[0], Citation)
+    with pytest.raises(ValueError):
+        Answer.from_dict({"question": "q", "text": "t", "citations": [{"n": "satu"}]})
 
 
 def test_follow_up_uses_the_history(assistant: Assistant) -> None:

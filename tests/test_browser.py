@@ -20,7 +20,7 @@ from assistant.chat import Assistant
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.topics import scenarios
-from assistant.ui import LANGUAGE_KEY, STORAGE_KEY, build_app, launch_options
+from assistant.ui import ANSWERS_KEY, LANGUAGE_KEY, STORAGE_KEY, build_app, launch_options
 from tests.conftest import write_doc
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -222,9 +222,14 @@ def test_a_trainer_browses_the_topics_and_runs_the_quiz(browser: Browser, url: s
     page.close()
 
 
-def test_a_session_exports_and_the_presentation_view_enlarges(browser: Browser, url: str
-                                                              ) -> None:
-    page = _open(browser, url, {"width": 1280, "height": 720})
+def test_a_session_exports_after_a_reload_and_the_presentation_view_fits_a_projector(
+        browser: Browser, url: str) -> None:
+    # A 1280x720 projector at 150 % zoom: 853x480 CSS pixels.
+    context = browser.new_context(viewport={"width": 853, "height": 480},
+                                  device_scale_factor=1.5)
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("body.ready")).to_have_count(1, timeout=30_000)
     _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
     expect(page.locator("#chat .verdict-tidak_boleh")).to_be_visible(timeout=60_000)
     size = page.locator("#chat .bot .prose").last.evaluate("e => getComputedStyle(e).fontSize")
@@ -232,7 +237,16 @@ def test_a_session_exports_and_the_presentation_view_enlarges(browser: Browser, 
     expect(page.locator("body")).to_have_class(re.compile(r"\bpresent\b"))
     larger = page.locator("#chat .bot .prose").last.evaluate("e => getComputedStyle(e).fontSize")
     assert float(larger.removesuffix("px")) > float(size.removesuffix("px"))
+    _ask(page, "Bolehkah PNS ikut kampanye capres?")  # shown from its start, sources beside
+    answer = page.locator("#chat .message-row.bot-row").last
+    expect(answer.locator(".verdict")).to_be_in_viewport(timeout=60_000)
+    expect(answer.locator(".prose > p").nth(1)).to_be_in_viewport()
+    expect(answer.locator("details.chip").first).to_be_in_viewport()
+    expect(page.locator("#question textarea")).to_be_in_viewport()
     _shot(page, "projector-answer")
+    _stored(page, ANSWERS_KEY, longer_than=2000)
+    page.reload()  # the export still holds the answers given before the reload
+    expect(page.locator("body.ready")).to_have_count(1, timeout=30_000)
     page.locator("#export").click()
     links = page.locator("#export-files a")
     expect(links).to_have_count(2, timeout=30_000)
@@ -240,8 +254,9 @@ def test_a_session_exports_and_the_presentation_view_enlarges(browser: Browser, 
         page.locator("#export-files a[download$='.md']").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "## 1. Bolehkah saya memberi like" in text and "**Putusan: Tidak boleh**" in text
+    assert "## 2. Bolehkah PNS ikut kampanye capres?" in text
     assert "> " in text and "[1] Memberi like" in text  # sources with their quotes
-    page.close()
+    context.close()
 
 
 def test_the_documents_view_lists_the_index_and_offers_no_upload_without_login(
@@ -268,13 +283,15 @@ def test_behind_a_login_a_document_is_uploaded_and_indexed(browser: Browser, set
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                auth=("pelatih", "rahasia"), **launch_options())
     try:
-        page = browser.new_context(viewport=DESKTOP).new_page()
+        # Gradio's own texts (the login page, the drop area) follow the browser's language.
+        page = browser.new_context(viewport=DESKTOP, locale="id-ID").new_page()
         page.goto(f"http://127.0.0.1:{port}/")
-        page.get_by_label("username").fill("pelatih")
-        page.get_by_label("password").fill("rahasia")
-        page.get_by_role("button", name="Login").click()
+        page.get_by_label("nama pengguna").fill("pelatih")
+        page.get_by_label("kata sandi").fill("rahasia")
+        page.get_by_role("button", name="Masuk").click()
         page.get_by_role("tab", name="Dokumen").click()
         expect(page.locator("#documents")).to_contain_text("awal", timeout=30_000)
+        expect(page.locator("#upload")).to_contain_text("Letakkan File di Sini")
         new = write_doc(tmp_path / "in", "unggahan-baru", "Camat diminta menjaga netralitas.",
                         title="Imbauan camat")
         page.locator("#upload input[type=file]").set_input_files(str(new))

@@ -112,6 +112,12 @@ def test_follow_ups_are_resolved_against_the_previous_question() -> None:
     status = understand("oke gk jd timses. kalo cuma bikin status FB dukung caleg gmn?", team)
     assert status.follow_up == "action" and status.intent == "permission"
     assert "timses" not in status.action_terms and "status" in status.action_terms
+    # A question that names the whole subject stands alone, even short and right after
+    # another; with an opener it still leans on the one before.
+    alone = understand("Apa sanksi bagi PNS yang tidak netral?", kpps)
+    assert not alone.follow_up and alone.query == "Apa sanksi bagi PNS yang tidak netral?"
+    leaning = understand("kalau tidak netral sanksinya?", kpps)
+    assert leaning.follow_up == "part" and "KPPS" in leaning.query
 
 
 # -- decide and compose, on the real index ----------------------------------------------------
