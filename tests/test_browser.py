@@ -115,6 +115,7 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     last = page.locator("#chat details.chip").last
     last.locator("summary").click()  # and so does the chip itself
     expect(last.locator("mark")).to_be_visible()
+    _shot(page, f"{name}-source")
     page.locator("#copy").click()  # the answer with its sources, as plain Markdown
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied.startswith("**Putusan: Tidak boleh**") and "<span" not in copied
@@ -122,7 +123,7 @@ def test_an_answer_opens_with_its_badge_and_its_sources_open_in_place(
     _ask(page, "kalau komentar?")  # a second answer below a long first one
     expect(page.locator("#chat .verdict")).to_have_count(2, timeout=60_000)
     page.wait_for_function(ANSWER_START_IN_VIEW, timeout=20_000)
-    _shot(page, f"{name}-source")
+    _shot(page, f"{name}-follow-up")
     page.close()
 
 
