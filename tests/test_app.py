@@ -32,7 +32,7 @@ def app_url(assistant: Assistant) -> Iterator[str]:
 def test_app_answers_with_its_badge_and_sources(app_url: str) -> None:
     client = Client(app_url, verbose=False)
     history, box, *_ = client.predict(
-        "Bolehkah saya memberi like pada unggahan calon bupati?", [], api_name="/respond")
+        "Bolehkah saya memberi like pada unggahan calon bupati?", [], [], api_name="/respond")
     assert box == ""
     assert history[-2]["role"] == "user" and history[-1]["role"] == "assistant"
     reply = str(history[-1]["content"])
@@ -44,7 +44,7 @@ def test_app_answers_with_its_badge_and_sources(app_url: str) -> None:
 def test_app_keeps_the_question_when_it_is_too_long(app_url: str) -> None:
     client = Client(app_url, verbose=False)
     question = "kampanye " * 300
-    history, box, notice, *_ = client.predict(question, [], api_name="/respond")
+    history, box, notice, *_ = client.predict(question, [], [], api_name="/respond")
     assert box.strip() == question.strip()  # nothing typed is lost
     assert history == []  # the refusal is no chat turn
     assert "terlalu panjang" in str(notice)
@@ -71,8 +71,8 @@ def test_app_binds_to_loopback_by_default() -> None:
 def test_follow_up_in_the_app_uses_the_conversation(app_url: str) -> None:
     client = Client(app_url, verbose=False)
     history, *_ = client.predict("Bolehkah ASN memberi like pada unggahan calon bupati?", [],
-                                 api_name="/respond")
-    history, *_ = client.predict("kalau komentar?", history, api_name="/respond")
+                                 [], api_name="/respond")
+    history, *_ = client.predict("kalau komentar?", history, [], api_name="/respond")
     assert len(history) == 4
     assert "Memberi like, komentar" in str(history[-1]["content"])  # the same rule
 
