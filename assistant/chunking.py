@@ -114,6 +114,7 @@ def _base_metadata(doc: Document) -> dict[str, Any]:
         "source": doc.source,
         "region": str(doc.meta.get("region", "")),
         "tags": ", ".join(map(str, tags)) if isinstance(tags, list) else str(tags),
+        "trusted": doc.trusted,
         "doc_hash": doc.fingerprint,
         "doc_meta": json.dumps(doc.meta, ensure_ascii=False, default=str),
     }

@@ -18,13 +18,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="corpus folder (default: ./corpus)")
     parser.add_argument("--index", type=Path, help="index folder (default: ./index)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("index", help="index new or changed documents, drop removed ones")
+    p_index = sub.add_parser("index", help="index new or changed documents, drop removed ones")
+    p_index.add_argument("--rebuild", action="store_true",
+                         help="delete the index and build it again from scratch")
     p_ask = sub.add_parser("ask", help="answer one question")
     p_ask.add_argument("question")
     p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     p_add = sub.add_parser("add", help="copy a document into the corpus and index it")
     p_add.add_argument("path", type=Path)
-    p_add.add_argument("--folder", default="tambahan", help="sub-folder of the corpus")
+    p_add.add_argument("--folder", default="tambahan", help="sub-folder of the corpus "
+                       "(not a trusted one: aturan, luar, peraturan, berita)")
+    p_add.add_argument("--replace", action="store_true",
+                       help="replace a document of the same name in that folder")
     p_eval = sub.add_parser("eval", help="measure answers on the evaluation splits")
     p_eval.add_argument("--split", nargs="*", default=["train", "validation"],
                         choices=["train", "validation", "test"],
@@ -56,29 +61,51 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "mode", None):
         overrides["retrieval"] = args.mode
     settings = Settings.from_env(**overrides)
-    return COMMANDS[args.command](settings, args)
+    from assistant.store import StoreError
+
+    try:
+        return COMMANDS[args.command](settings, args)
+    except StoreError as exc:  # a damaged or unreachable store: its message, no traceback
+        print(exc, file=sys.stderr)
+        return 1
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from assistant.chat import Assistant
+    from assistant.store import StoreDamaged, StoreError, check_store, erase_store
 
     start = time.perf_counter()
-    with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr,
-              disable=None) as bar:  # shown on a terminal only
+    # A store that cannot be read is built again, never reported as "0 changed".
+    reason = "asked for with --rebuild" if args.rebuild else ""
+    try:
+        if not reason:
+            try:
+                check_store(settings)
+            except StoreDamaged as exc:
+                reason = f"the index could not be read: {exc.detail}"
+        if reason:
+            print(f"Rebuilding the index from scratch ({reason})", flush=True)
+            erase_store(settings)
+        with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr,
+                  disable=None) as bar:  # shown on a terminal only
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
 
-        report, errors = Assistant(settings).index(progress=progress)
+            report, errors = Assistant(settings).index(progress=progress)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    report.rebuilt = report.rebuilt or reason
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
         for doc_id in ids:
             print(f"{label}: {doc_id}")
     for err in errors:
-        print(f"skipped: {err}", file=sys.stderr)
+        print(err, file=sys.stderr)
     print(f"{report.summary()} ({time.perf_counter() - start:.1f} s)")
     return 0
 
@@ -86,12 +113,17 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.answer import InvalidQuestion
     from assistant.chat import Assistant
+    from assistant.store import StoreError, start_check
 
+    start_check(settings)  # in a child process while the model loads
     try:
         answer = Assistant(settings).ask(args.question)
     except InvalidQuestion as exc:
         print(exc, file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -105,7 +137,7 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
 
     src: Path = args.path
     try:
-        doc, report = Assistant(settings).add_document(src, args.folder)
+        doc, report = Assistant(settings).add_document(src, args.folder, args.replace)
     except (DocumentError, OSError) as exc:
         print(f"{src}: {exc}", file=sys.stderr)
         return 2
@@ -164,7 +196,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.replace(port=args.port)
     if args.auth:
         settings = settings.replace(auth=args.auth)
-    launch(settings)
+    launch(settings)  # prints why and exits non-zero when the store cannot be used
     return 0
 
 

@@ -54,8 +54,8 @@ def abstain(q: Question, near_miss: dict[str, Any] | None = None, reason: str = 
     text = messages()[q.lang]["abstain"]
     if reason == "other_actor":
         text = messages()[q.lang]["other_actor"].format(who=", ".join(q.others))
-    elif reason == "abroad":
-        text = messages()[q.lang]["abroad"]
+    elif reason in ("abroad", "not_a_question"):
+        text = messages()[q.lang][reason]
     pointer = (near_miss or {}).get("pointer_en" if q.lang == "en" else "pointer")
     if pointer:
         text = f"{messages()[q.lang]['near_miss']} {pointer}"

@@ -71,6 +71,21 @@ def combine(whole: Decision, parts: list[Decision]) -> Decision:
                     reason="" if len(chosen) == len(parts) else "some_parts_unanswered")
 
 
+def has_real_words(q: Question, vocab: set[str]) -> bool:
+    """Whether a question uses a word the assistant knows: one the index holds (of three
+    letters or more, since it also holds list letters and "ad" or "id"), one the lexicon
+    names, or a regulation. Without one (function words, numbers, keyboard mash, lorem
+    ipsum, an SQL injection) any passage found would match by accident, so nothing is
+    searched; a follow-up of function words only ("kenapa?") leans on the question before."""
+    if q.article or q.names_regulation:
+        return True
+    if not q.content:
+        return bool(q.follow_up)
+    known = lexicon()["known"]
+    return any(w in known or any(len(t) >= 3 and t in vocab for t in tokens(w))
+               for w in q.content)
+
+
 def decide(q: Question, found: Retrieval, retriever: Retriever, cal: Calibration,
            cautious: bool = False) -> Decision:
     """``cautious``: a conditional verdict is not given; the answer asks back instead."""

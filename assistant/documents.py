@@ -3,6 +3,12 @@
 A file that cannot be read is reported with its reason and skipped; the rest still load.
 News pages pasted in by users carry site chrome (teasers, share widgets, comment boxes),
 which is removed here so it is never indexed or quoted.
+
+Only documents in the trusted folders (``trusted_folders``: the shipped rule cards, near
+misses and official texts) can decide an answer: there a card is checked against its schema
+and an official text is parsed into articles. Anything else (added, uploaded or copied in)
+is evidence that may be quoted and cited: its type becomes "dokumen" unless it is news, its
+verdict-bearing fields are dropped, and it can never take a trusted document's id.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,12 +27,16 @@ from typing import Any, ClassVar
 
 import yaml
 
-from assistant import regulation
+from assistant import regulation, schema
 from assistant.text import stopwords, words
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 _ID_SAFE = re.compile(r"[^a-z0-9]+")
+TRUSTED_TYPES = ("aturan", "luar", "peraturan", "regulasi")  # types that decide answers
+EVIDENCE_TYPES = ("berita", "dokumen")  # what any other document may be
+# The fields an untrusted document keeps; a verdict, rulings or a basis are a card's.
+EVIDENCE_FIELDS = ("id", "title", "type", "publisher", "date", "url", "tags", "region")
 
 
 @dataclass
@@ -42,12 +53,15 @@ class Document:
     url: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     regulation: regulation.Regulation | None = None
+    trusted: bool = False  # from a trusted folder: may decide answers
+    demoted_from: str = ""  # the type an untrusted document asked for and did not get
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever the text or any metadata changes: the unit of re-indexing."""
-        payload = json.dumps([self.text, self.meta, self.title, self.type], sort_keys=True,
-                             default=str)
+        """Changes whenever the text, any metadata or the trust changes: the unit of
+        re-indexing."""
+        payload = json.dumps([self.text, self.meta, self.title, self.type, self.trusted],
+                             sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -63,41 +77,103 @@ class LoadError:
 @dataclass
 class LoadResult:
     documents: list[Document]
-    errors: list[LoadError]
+    errors: list[LoadError]  # files left out, with why
+    notes: list[LoadError] = field(default_factory=list)  # loaded, but not as they asked
 
 
-def load_corpus(corpus_dir: Path) -> LoadResult:
-    """Every supported file under ``corpus_dir``, in a stable order."""
-    documents: list[Document] = []
-    errors: list[LoadError] = []
-    seen: dict[str, str] = {}
+DEFAULT_TRUSTED = ("aturan", "luar", "peraturan", "berita")
+
+
+def load_corpus(corpus_dir: Path, trusted: tuple[str, ...] = DEFAULT_TRUSTED,
+                max_bytes: int | None = None) -> LoadResult:
+    """Every supported file under ``corpus_dir``, in a stable order. ``trusted`` names the
+    folders (relative to ``corpus_dir``; "." for all of it) whose documents may decide
+    answers. Links that leave the corpus, broken links, linked folders and files over
+    ``max_bytes`` are reported and left out. Of two documents with one id a trusted one is
+    kept, else the first."""
+    result = LoadResult([], [])
     if not corpus_dir.is_dir():
         return LoadResult([], [LoadError(str(corpus_dir), "corpus folder not found")])
-    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
-        if path.name.startswith(".") or path.name.lower() == "readme.md":
-            continue
-        rel = path.relative_to(corpus_dir).as_posix()
+    root = corpus_dir.resolve()
+    loaded: list[Document] = []
+    for path, rel in _corpus_files(corpus_dir, root, result.errors):
+        target = path.resolve()
         if path.suffix.lower() not in SUPPORTED:
-            errors.append(LoadError(rel, f"unsupported file type {path.suffix or '(none)'}"))
+            result.errors.append(
+                LoadError(rel, f"unsupported file type {path.suffix or '(none)'}"))
             continue
+        size = target.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            result.errors.append(LoadError(
+                rel, f"{size / 2**20:.1f} MB is over the limit of {max_bytes / 2**20:g} MB "
+                     "(setting max_document_mb)"))
+            continue
+        is_trusted = in_folders(target.relative_to(root), trusted)
         try:
-            doc = load_file(path, rel)
+            doc = load_file(path, rel, trusted=is_trusted)
         except DocumentError as exc:
-            errors.append(LoadError(rel, str(exc)))
+            result.errors.append(LoadError(rel, str(exc)))
             continue
-        if doc.id in seen:
-            errors.append(LoadError(rel, f"duplicate id {doc.id!r} (also used by {seen[doc.id]})"))
+        if doc.demoted_from:
+            result.notes.append(LoadError(rel, (
+                f"type {doc.demoted_from!r} is only taken from the trusted "
+                f"folders ({', '.join(trusted)}); indexed as {doc.type!r}, evidence that "
+                "can be quoted, never a verdict")))
+        loaded.append(doc)
+    owner: dict[str, Document] = {}
+    for doc in sorted(loaded, key=lambda d: not d.trusted):  # trusted ones claim ids first
+        if doc.id in owner:
+            result.errors.append(LoadError(doc.source, (
+                f"duplicate id {doc.id!r} (also used by {owner[doc.id].source}"
+                f"{', a trusted document' if owner[doc.id].trusted else ''})")))
             continue
-        seen[doc.id] = rel
-        documents.append(doc)
-    return LoadResult(documents, errors)
+        owner[doc.id] = doc
+    result.documents = [d for d in loaded if owner.get(d.id) is d]
+    return result
+
+
+def _corpus_files(corpus_dir: Path, root: Path, errors: list[LoadError]
+                  ) -> list[tuple[Path, str]]:
+    """The corpus's files with their relative paths, sorted. A linked file is kept only when
+    it points to a file inside the corpus; linked folders are not followed."""
+    found: list[tuple[Path, str]] = []
+    for folder, dirs, files in os.walk(corpus_dir):
+        here = Path(folder)
+        for name in sorted(dirs):
+            if (here / name).is_symlink():
+                rel = (here / name).relative_to(corpus_dir).as_posix()
+                errors.append(LoadError(rel, "a linked folder; not followed"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        for name in files:
+            path = here / name
+            if name.startswith(".") or name.lower() == "readme.md":
+                continue
+            rel = path.relative_to(corpus_dir).as_posix()
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_file():
+                    errors.append(LoadError(rel, f"a broken link (to {os.readlink(path)})"))
+                    continue
+                if not target.is_relative_to(root):
+                    errors.append(LoadError(rel, "a link to a file outside the corpus; refused"))
+                    continue
+            found.append((path, rel))
+    return sorted(found, key=lambda item: item[1])
+
+
+def in_folders(rel: Path, folders: tuple[str, ...]) -> bool:
+    """Whether a corpus-relative path lies in one of ``folders`` ("." is the whole corpus)."""
+    parts = rel.parts
+    return any(f in (".", "") or tuple(Path(f).parts) == parts[:len(Path(f).parts)]
+               for f in folders)
 
 
 class DocumentError(ValueError):
     """A file that cannot become a document; the message says why."""
 
 
-def load_file(path: Path, source: str | None = None) -> Document:
+def load_file(path: Path, source: str | None = None, *, trusted: bool = False) -> Document:
+    """One file as a document; ``trusted`` only for the trusted folders (see the module)."""
     source = source or path.name
     suffix = path.suffix.lower()
     try:
@@ -109,7 +185,7 @@ def load_file(path: Path, source: str | None = None) -> Document:
     if suffix in (".html", ".htm"):
         raw = html_to_text(raw)
     meta, body = split_front_matter(raw)
-    return make_document(meta, body, path.stem, source)
+    return make_document(meta, body, path.stem, source, trusted=trusted)
 
 
 def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
@@ -125,12 +201,23 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
     return meta, raw[match.end():]
 
 
-def make_document(meta: dict[str, Any], body: str, stem: str, source: str) -> Document:
-    """Build a document, filling what the front matter leaves out from the text itself."""
+def make_document(meta: dict[str, Any], body: str, stem: str, source: str, *,
+                  trusted: bool = False) -> Document:
+    """Build a document, filling what the front matter leaves out from the text itself. An
+    untrusted one keeps only the fields of evidence and is never read as an official text;
+    a trusted card or near miss must match its schema."""
     meta = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in meta.items()}
+    declared = str(meta.get("type", "") or "")
+    if not trusted:
+        meta = {k: v for k, v in meta.items() if k in EVIDENCE_FIELDS}
+        if declared and declared not in EVIDENCE_TYPES:
+            meta["type"] = "dokumen"
+    elif declared and declared not in TRUSTED_TYPES + EVIDENCE_TYPES:
+        raise DocumentError(f"unknown type {declared!r}; use one of "
+                            f"{', '.join(TRUSTED_TYPES + EVIDENCE_TYPES)}")
     reg = None
-    extract = bool(meta.get("extract"))  # a clean excerpt of an official text
-    if extract or regulation.looks_like_regulation(body):
+    extract = trusted and bool(meta.get("extract"))  # a clean excerpt of an official text
+    if trusted and (extract or regulation.looks_like_regulation(body)):
         try:
             reg = regulation.parse_regulation(body, extract=extract)
         except ValueError as exc:
@@ -150,6 +237,8 @@ def make_document(meta: dict[str, Any], body: str, stem: str, source: str) -> Do
         raise DocumentError(f"id {doc_id!r} may hold only letters, digits, '.', '_' and '-'")
     meta["id"], meta["title"] = doc_id, title
     meta.setdefault("type", "dokumen")
+    if trusted and (problem := schema.problem(meta)):
+        raise DocumentError(f"not a valid {meta['type']!r} document: {problem}")
     return Document(
         id=doc_id,
         title=title,
@@ -161,6 +250,8 @@ def make_document(meta: dict[str, Any], body: str, stem: str, source: str) -> Do
         url=str(meta.get("url", "")),
         meta=meta,
         regulation=reg,
+        trusted=trusted,
+        demoted_from=declared if declared and declared != meta["type"] else "",
     )
 
 

@@ -40,6 +40,13 @@ def model_path(settings: Settings) -> str:
 _lock = threading.Lock()
 
 
+# One forward pass per core at a time: further answers wait here, idle, instead of sharing
+# the cores (and the interpreter) with the passes under way, while an answer waiting for an
+# LLM server holds no lane; so the app can take many answers at once (README, "Robustness").
+_lanes = threading.BoundedSemaphore(len(os.sched_getaffinity(0))
+                                    if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 @lru_cache(maxsize=4)
 def _load(path: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
@@ -47,7 +54,23 @@ def _load(path: str) -> SentenceTransformer:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    # The first encode sets the fast tokenizer's padding and truncation, which every later
+    # encode shares. Done here, under the lock, no thread ever reconfigures the tokenizer while
+    # another encodes with it (the tokenizers library raises "Already borrowed" then); after
+    # that, encoding is safe from several threads at once (tests/test_concurrency.py).
+    model.encode(["warm-up"], show_progress_bar=False)
+    return model
+
+
+def _set_threads(threads: int) -> None:
+    """torch's threads per matrix product, for the whole process (0 keeps torch's default,
+    one per core). One thread: answers computed at once each take a core, and an answer
+    never waits for a core another program keeps busy (README, "Robustness")."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _native_bf16() -> bool:
@@ -72,12 +95,13 @@ class Embedder(Embeddings):
         dtype = settings.embedding_dtype
         self.bf16 = dtype == "bfloat16" or (dtype == "auto" and _native_bf16())
         with _lock:
+            _set_threads(settings.embedding_threads)
             self.model = _load(model_path(settings))
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
         import torch
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with _lanes, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             return self.model.encode(
                 texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,

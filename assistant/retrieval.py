@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,7 @@ class Retriever:
         self.idf: dict[str, float] = {}
         self.chunk_tokens: list[list[str]] = []
         self._sentence_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()  # concurrent answers share the cache
         self._positions: dict[str, list[int]] = {}
         for i, meta in enumerate(self.metas):
             self._positions.setdefault(str(meta["doc_id"]), []).append(i)
@@ -79,6 +81,8 @@ class Retriever:
                           if m.get("article")]
         self._doc_meta = {doc: json.loads(str(self.metas[found[0]].get("doc_meta") or "{}"))
                           for doc, found in self._positions.items()}
+        self._trusted = {doc for doc, found in self._positions.items()
+                         if self.metas[found[0]].get("trusted")}
         if self.ids:
             corpus = [tokens(_lexical_text(t, m)) or ["_"]
                       for t, m in zip(self.texts, self.metas, strict=True)]
@@ -88,7 +92,9 @@ class Retriever:
             self.idf = idf_table(corpus)
 
     def search(self, q: Question, k: int | None = None, mode: str | None = None) -> Retrieval:
-        """The best passages for a question, one or two per document, best document first."""
+        """The best passages for a question, one or two per document, best document first.
+        A question about the rules is searched in the trusted documents only: a document
+        someone added may be quoted for a fact, never decide a rule."""
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval
         if not self.ids:
@@ -101,6 +107,9 @@ class Retriever:
         order = np.argsort(-lexical)[:depth]
         lex = [(self.ids[i], float(lexical[i])) for i in order if lexical[i] > 0]
         # One passage per document: a card's many ways of asking must not crowd out the rest.
+        if not q.open_to_any_document:
+            dense = [(c, x) for c, x in dense if self._doc(c) in self._trusted]
+            lex = [(c, x) for c, x in lex if self._doc(c) in self._trusted]
         if mode == "dense":
             ranked = self._best_per_doc(dense)[:k]
         elif mode == "bm25":
@@ -144,6 +153,10 @@ class Retriever:
                  "date": str(m.get("date", "")), "chunks": len(self._positions.get(d, []))}
                 for d, m in sorted(self._doc_meta.items())]
 
+    def trusted(self, doc_id: str) -> bool:
+        """Whether a document comes from a trusted folder (see ``documents``)."""
+        return doc_id in self._trusted
+
     def doc_meta(self, doc_id: str) -> dict[str, Any]:
         """The front matter of a document (rule cards carry their verdict, basis, ...)."""
         return self._doc_meta.get(doc_id, {})
@@ -167,14 +180,19 @@ class Retriever:
         return {t for i in self._chunks_of(doc_id) for t in self.chunk_tokens[i]}
 
     def sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        """Passage vectors of sentences, cached: quoting compares them with the question."""
-        missing = [s for s in dict.fromkeys(sentences) if s not in self._sentence_cache]
+        """Passage vectors of sentences, cached: quoting compares them with the question.
+        Concurrent answers share the cache: it is read and trimmed under a lock (a trim
+        must not drop a vector another answer is about to read), the embedding runs outside."""
+        with self._cache_lock:
+            known = {s: self._sentence_cache[s] for s in sentences if s in self._sentence_cache}
+        missing = [s for s in dict.fromkeys(sentences) if s not in known]
         if missing:
-            for s, v in zip(missing, self.embedder.encode_passages(missing), strict=True):
-                self._sentence_cache[s] = v
-            while len(self._sentence_cache) > 20_000:
-                self._sentence_cache.pop(next(iter(self._sentence_cache)))
-        return np.stack([self._sentence_cache[s] for s in sentences]) if sentences else \
+            known.update(zip(missing, self.embedder.encode_passages(missing), strict=True))
+            with self._cache_lock:
+                self._sentence_cache.update((s, known[s]) for s in missing)
+                while len(self._sentence_cache) > 20_000:
+                    self._sentence_cache.pop(next(iter(self._sentence_cache)))
+        return np.stack([known[s] for s in sentences]) if sentences else \
             np.zeros((0, 1), np.float32)
 
     def _doc(self, chunk_id: str) -> str:

@@ -26,6 +26,11 @@ def _project_root() -> Path:
 class Settings:
     corpus_dir: Path = field(default_factory=lambda: _project_root() / "corpus")
     index_dir: Path = field(default_factory=lambda: _project_root() / "index")
+    # Folders of the corpus whose documents may decide answers (rule cards, near misses,
+    # official texts, the shipped news), comma-separated; any other document is evidence that
+    # may be quoted for a fact, never a card or a verdict.
+    trusted_folders: str = "aturan,luar,peraturan,berita"
+    max_document_mb: float = 10.0  # a larger file in the corpus is reported and left out
     # What the app stores (feedback): SQLite there, or any SQLAlchemy URL in feedback_url.
     data_dir: Path = field(default_factory=lambda: _project_root() / "data")
     feedback_url: str = ""
@@ -64,6 +69,11 @@ class Settings:
     port: int = 7860
     auth: str = field(default="", repr=False)  # "user:password": the app asks for a login
     max_upload_mb: float = 5.0  # the largest document the app accepts
+    # Serving many users (README, "Robustness"): how many answers the app works on at once
+    # (a slow LLM server then holds up only its own users), and torch threads per embedding
+    # (1: concurrent answers each take a core instead of waiting for each other's threads).
+    concurrency: int = 16
+    embedding_threads: int = 1
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -93,10 +103,16 @@ class Settings:
         if result.verdict_policy not in {"cautious", "direct"}:
             raise ValueError(f"verdict_policy must be cautious or direct, not "
                              f"{result.verdict_policy!r}")
+        if result.concurrency < 1 or result.embedding_threads < 0:
+            raise ValueError("concurrency must be at least 1 and embedding_threads at least 0")
         if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
             raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "
                              f"not {result.embedding_dtype!r}")
         return result
+
+    @property
+    def trusted(self) -> tuple[str, ...]:
+        return tuple(f.strip().strip("/") for f in self.trusted_folders.split(",") if f.strip())
 
     @property
     def chunking(self) -> dict[str, int]:

@@ -8,13 +8,27 @@ The manifest (embedding model and chunking settings) lives in the collection's m
 so it travels with the data to a server. Each chunk records its document's fingerprint
 and chunk count: a document is re-embedded when either no longer matches, which also
 repairs a document left half-written by an interrupted run.
+
+A persistent store is checked before this process opens it (``check_store``): a damaged
+file can make Chroma raise deep inside, or crash the process outright (a garbled HNSW
+segment segfaults), so the risky part, opening it and a probe query, runs in a child
+process. A failed check raises ``StoreDamaged``, whose message names the fix.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -25,7 +39,39 @@ from assistant.documents import Document
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: each chunk says whether its document is trusted
+CHECK_TIMEOUT = 60.0  # seconds the check of a persistent store may take
+SERVER_TIMEOUT = 10.0  # seconds a Chroma server has to answer its heartbeat
+REBUILD_COMMAND = ".venv/bin/netralitas index --rebuild"
+# What the user reads, Indonesian then English like the rest of the command line's errors.
+DAMAGED_MESSAGE = (
+    "Indeks di {folder} rusak dan tidak dapat dibaca. Bangun ulang dengan: {command}\n"
+    "The index in {folder} is damaged and cannot be read. Rebuild it with: {command}\n"
+    "({detail})")
+UNREACHABLE_MESSAGE = (
+    "Server Chroma di {address} tidak dapat dihubungi ({detail}). Jalankan servernya "
+    "(chroma run --path FOLDER --port {port}) atau kosongkan NETRALITAS_CHROMA_HOST.\n"
+    "The Chroma server at {address} cannot be reached ({detail}). Start it "
+    "(chroma run --path FOLDER --port {port}) or unset NETRALITAS_CHROMA_HOST.")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says why and what to do."""
+
+
+class StoreDamaged(StoreError):
+    def __init__(self, where: Path | str, detail: str) -> None:
+        self.detail = detail
+        super().__init__(DAMAGED_MESSAGE.format(folder=where, detail=detail,
+                                                command=REBUILD_COMMAND))
+
+
+class StoreUnreachable(StoreError):
+    def __init__(self, settings: Settings, detail: str) -> None:
+        self.detail = detail
+        address = f"{settings.chroma_host}:{settings.chroma_port}"
+        super().__init__(UNREACHABLE_MESSAGE.format(address=address, detail=detail,
+                                                    port=settings.chroma_port))
 
 
 @dataclass
@@ -56,8 +102,132 @@ def open_client(settings: Settings) -> Any:
             host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
         )
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"),
+    return chromadb.PersistentClient(path=str(store_folder(settings)),
                                      settings=chroma_settings)
+
+
+def store_folder(settings: Settings) -> Path:
+    """Where the persistent store keeps its files."""
+    return settings.index_dir / "chroma"
+
+
+# The check, run by a fresh interpreter that imports only chromadb (about a second). It
+# prints the problem it found ("" for none) as JSON; a Chroma error exits with it on stderr,
+# a crash with a signal. Each sampled chunk's own vector must find it: a lost vector index
+# fails that, while the count alone comes from the SQLite file. The query asks for every
+# chunk, since HNSW's usual beam can miss a lone chunk among many alike (seen in the tests).
+_PROBE = """
+import json, sys
+import chromadb
+folder, name = sys.argv[1], sys.argv[2]
+client = chromadb.PersistentClient(path=folder,
+                                   settings=chromadb.Settings(anonymized_telemetry=False))
+problem = ""
+if name in {c.name for c in client.list_collections()}:
+    col = client.get_collection(name)
+    count, expected = col.count(), (col.metadata or {}).get("chunks", -1)
+    if expected >= 0 and count != expected:
+        problem = f"it holds {count} chunks where its manifest says {expected}"
+    for offset in sorted({0, count // 2, count - 1}) if count and not problem else []:
+        got = col.get(limit=1, offset=offset, include=["embeddings"])
+        near = col.query(query_embeddings=got["embeddings"], n_results=count, include=[])
+        if got["ids"][0] not in near["ids"][0]:
+            problem = f"chunk {got['ids'][0]} is missing from its vector index"
+            break
+print(json.dumps({"problem": problem}))
+"""
+_check_lock = threading.RLock()
+_sound: set[str] = set()  # stores this process checked (or created): never checked again
+_running: dict[str, subprocess.Popen[str]] = {}
+
+
+def start_check(settings: Settings) -> None:
+    """Begin checking the persistent store in a child process, so that it runs while the
+    caller loads the model; ``check_store`` waits for it. Nothing to do for a server, a
+    store not built yet, or one this process has checked."""
+    folder = store_folder(settings)
+    key = str(folder.resolve())
+    with _check_lock:
+        if (settings.chroma_host or key in _sound or key in _running
+                or not (folder / "chroma.sqlite3").exists()):
+            return
+        _running[key] = subprocess.Popen(
+            [sys.executable, "-c", _PROBE, str(folder), settings.collection],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def check_store(settings: Settings, timeout: float = CHECK_TIMEOUT) -> None:
+    """Raise ``StoreDamaged`` when the persistent store cannot be read (``StoreUnreachable``
+    when a Chroma server does not answer). Each store is checked once per process."""
+    if settings.chroma_host:
+        _check_server(settings)
+        return
+    folder = store_folder(settings)
+    key = str(folder.resolve())
+    with _check_lock:
+        start_check(settings)
+        child = _running.pop(key, None)
+        if child is not None:
+            try:
+                out, err = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+                raise StoreDamaged(folder, f"reading it took over {timeout:g} s") from None
+            problem = _problem(child.returncode, out, err)
+            if problem:
+                raise StoreDamaged(folder, problem)
+        _sound.add(key)  # checked, or not built yet (then this process builds it)
+
+
+def _problem(returncode: int, out: str, err: str) -> str:
+    """What the check's child process found, in one line."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"reading it crashed the process ({name})"
+    if returncode:
+        lines = [line.strip() for line in err.splitlines() if line.strip()]
+        return _one_line(lines[-1] if lines else f"exit status {returncode}")
+    try:
+        return str(json.loads(out.strip().splitlines()[-1])["problem"])
+    except (IndexError, KeyError, ValueError):
+        return f"the check printed {out.strip()[:100]!r}"
+
+
+def _one_line(error: str) -> str:
+    """An error's first line, its exception named without its module path."""
+    line = error.strip().splitlines()[0] if error.strip() else ""
+    return re.sub(r"^[\w.]*\.(\w+: )", r"\1", line)[:300]
+
+
+def _check_server(settings: Settings) -> None:
+    from chromadb.config import APIVersion
+
+    url = (f"http://{settings.chroma_host}:{settings.chroma_port}"
+           f"{APIVersion.V2.value}/heartbeat")
+    try:
+        with urllib.request.urlopen(url, timeout=SERVER_TIMEOUT) as response:
+            response.read()
+    except (OSError, ValueError) as exc:
+        raise StoreUnreachable(settings, str(getattr(exc, "reason", exc))) from None
+
+
+def erase_store(settings: Settings) -> None:
+    """Delete the whole store, so that the next sync builds it from scratch: the persistent
+    folder when this process has not opened it (it may be damaged), else the collection
+    through Chroma, which keeps an opened store's state in memory."""
+    folder = store_folder(settings)
+    with _check_lock:
+        if settings.chroma_host or str(folder.resolve()) in _sound:
+            check_store(settings)
+            client = open_client(settings)
+            if settings.collection in {c.name for c in client.list_collections()}:
+                client.delete_collection(settings.collection)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def manifest_for(settings: Settings, embedder_signature: str) -> dict[str, Any]:
@@ -66,10 +236,12 @@ def manifest_for(settings: Settings, embedder_signature: str) -> dict[str, Any]:
 
 
 class Store:
-    """One Chroma collection of chunks."""
+    """One Chroma collection of chunks; opening it checks it (``check_store``)."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
+        if client is None:
+            check_store(settings)
         self.client = client or open_client(settings)
         self.collection = self._collection()
 
@@ -85,15 +257,27 @@ class Store:
         raw = (self.collection.metadata or {}).get("manifest")
         return json.loads(raw) if raw else {}
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Chroma's internal error (damage the check did not see) as ``StoreDamaged``, so
+        the user gets its message and fix rather than Chroma's traceback."""
+        try:
+            yield
+        except chromadb.errors.InternalError as exc:
+            where = (f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+                     if self.settings.chroma_host else store_folder(self.settings))
+            raise StoreDamaged(where, _one_line(f"{type(exc).__name__}: {exc}")) from exc
+
     def count(self) -> int:
         return self.collection.count()
 
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the ``k`` nearest chunks."""
-        if not self.count():
-            return []
-        res = self.collection.query(query_embeddings=[vector], n_results=k,
-                                    include=["distances"])
+        with self.reading():
+            if not self.count():
+                return []
+            res = self.collection.query(query_embeddings=[vector], n_results=k,
+                                        include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def sync(
@@ -103,6 +287,11 @@ class Store:
         progress: Callable[[int, int], None] | None = None,
     ) -> SyncReport:
         """Bring the collection in line with ``documents``, embedding only what changed."""
+        with self.reading():
+            return self._sync(documents, embedder, progress)
+
+    def _sync(self, documents: list[Document], embedder: Embedder,
+              progress: Callable[[int, int], None] | None) -> SyncReport:
         report = SyncReport()
         wanted = manifest_for(self.settings, embedder.signature)
         current = self.manifest
@@ -112,15 +301,10 @@ class Store:
             report.rebuilt = f"{' and '.join(changed)} changed"
             self.client.delete_collection(self.settings.collection)
             self.collection = self._collection()
-        if current != wanted:
-            self.collection.modify(metadata={"manifest": json.dumps(wanted, sort_keys=True)})
 
         indexed = self._indexed_documents()
         by_id = {doc.id: doc for doc in documents}
-        for doc_id in sorted(set(indexed) - set(by_id)):
-            self.collection.delete(where={"doc_id": doc_id})
-            report.removed.append(doc_id)
-
+        removed = sorted(set(indexed) - set(by_id))
         todo: list[tuple[Document, list[Chunk]]] = []
         for doc in documents:
             if indexed.get(doc.id) == doc.fingerprint:
@@ -129,14 +313,26 @@ class Store:
             chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
             todo.append((doc, chunks))
             (report.changed if doc.id in indexed else report.added).append(doc.id)
+        if current != wanted or removed or todo:
+            self._describe(wanted, chunks=-1)  # being written: no count to expect yet
+        for doc_id in removed:
+            self.collection.delete(where={"doc_id": doc_id})
+            report.removed.append(doc_id)
 
-        # Embedded and written a few documents at a time: the progress shows, and a run that
-        # stops keeps what it finished (a document is written whole or found incomplete).
+        # Smaller documents first, so one huge file holds up none of the rest; embedded a few
+        # documents (or a slice of a big one) at a time with the progress shown after each,
+        # and each document written whole once its vectors are done, so a run that stops
+        # keeps what it finished (a document is written whole or found incomplete).
+        todo.sort(key=lambda item: len(item[1]))
         total = sum(len(chunks) for _, chunks in todo)
         done = 0
         for batch in _batches(todo, EMBED_BATCH):
             texts = [c.embed_text for _, chunks in batch for c in chunks]
-            vectors = embedder.encode_passages(texts).tolist()
+            vectors: list[list[float]] = []
+            for start in range(0, len(texts), EMBED_BATCH):
+                vectors += embedder.encode_passages(texts[start:start + EMBED_BATCH]).tolist()
+                if progress and len(vectors) < len(texts):  # a big document, part way
+                    progress(done + len(vectors), total)
             offset = 0
             for doc, chunks in batch:
                 if doc.id in indexed:
@@ -153,7 +349,15 @@ class Store:
             if progress:
                 progress(done, total)
         report.chunks = self.count()
+        if (self.collection.metadata or {}).get("chunks") != report.chunks:
+            self._describe(wanted, report.chunks)
         return report
+
+    def _describe(self, manifest: dict[str, Any], chunks: int) -> None:
+        """Write the manifest and the chunk count the check expects (-1: none, as while a
+        sync writes, so that an interrupted run is repaired by the next, not rebuilt)."""
+        self.collection.modify(metadata={"manifest": json.dumps(manifest, sort_keys=True),
+                                         "chunks": chunks})
 
     def _indexed_documents(self) -> dict[str, str]:
         """doc id -> fingerprint of its chunks; "" when they are incomplete or mixed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -54,6 +55,17 @@ def turn_text(content: object) -> str:
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+def normalise(text: str) -> str:
+    """Typed text made safe to read, then squashed: any whitespace (newlines, tabs) becomes a
+    space; other control and format characters, lone surrogates (what undecodable bytes on a
+    command line become), private-use and unassigned code points are dropped, since no
+    tokenizer takes them and none carries a word; the rest is composed (NFC), so that an "e"
+    with a combining accent is the "é" the documents write."""
+    kept = "".join(" " if c.isspace() else c for c in text
+                   if c.isspace() or unicodedata.category(c)[0] != "C")
+    return squash(unicodedata.normalize("NFC", kept))
 
 
 def split_sentences(text: str) -> list[str]:

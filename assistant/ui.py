@@ -34,6 +34,7 @@ from assistant.documents import SUPPORTED, DocumentError
 from assistant.export import answer_markdown, session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
+from assistant.store import StoreError, start_check
 from assistant.text import turn_text
 from assistant.topics import Card, Scenario, rule_cards, scenarios
 
@@ -413,8 +414,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # from its start.
         asking = [(send.click, box, "respond"), (box.submit, box, False),
                   *[(b.click, b, False) for b in [*alternatives, *examples]]]
+        # Answers run side by side, up to settings.concurrency at once, in one pool shared
+        # with /answer: a slow LLM server holds up only its own users (README, "Robustness").
+        answering = {"concurrency_limit": settings.concurrency, "concurrency_id": "answer"}
         for trigger, source, name in asking:
-            trigger(respond, [source, chat, answers], outputs, api_name=name).then(
+            trigger(respond, [source, chat, answers], outputs, api_name=name,
+                    **answering).then(
                 lambda h: h, chat, saved, api_name=False).then(
                 None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
         box.input(None, box, None, js=COUNT, api_name=False)
@@ -448,18 +453,25 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             None, box, None, js=COUNT, api_name=False).then(
             None, None, None, js=READY, api_name=False).then(
             quiz.draw, [quiz_state, lang], [quiz_state, question, result], **quiet)
-        gr.api(answer_api, api_name="answer")
+        gr.api(answer_api, api_name="answer", **answering)
     return app
 
 
 def launch(settings: Settings | None = None, **kwargs: Any) -> None:
     settings = settings or Settings.from_env()
-    assistant = Assistant(settings)
-    _ = assistant.retriever  # index and load before the first visitor arrives
+    start_check(settings)  # in a child process while the model loads
+    try:
+        assistant = Assistant(settings)
+        _ = assistant.retriever  # index and load before the first visitor arrives
+    except StoreError as exc:  # never serve half-broken: say why and how to fix it
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print(f"warning: serving on {settings.host} without a login: anyone on the network "
               "can use the app; set --auth user:password", file=sys.stderr)
+    # Gradio runs answers in its thread pool (40 by default): at least one per answer at once.
+    kwargs.setdefault("max_threads", max(40, settings.concurrency + 8))
     build_app(assistant).queue().launch(
         server_name=settings.host, server_port=settings.port, auth=auth, **launch_options(),
         **kwargs)

@@ -24,8 +24,8 @@ from assistant.text import (
     affirmed,
     detect_language,
     negated_at,
+    normalise,
     phrase_regex,
-    squash,
     stopwords,
     tokens,
     turn_text,
@@ -40,7 +40,7 @@ MAX_TURNS = 4  # earlier user turns a follow-up may lean on (a long chat never r
 class Question:
     """A question as understood: what it asks, about whom, and the query to search with."""
 
-    text: str  # as asked, whitespace squashed
+    text: str  # as asked, normalised (text.normalise)
     lang: str  # "id" | "en"
     intent: str  # see data/intents.yaml
     query: str  # standalone text for retrieval (a follow-up resolved with its context)
@@ -60,11 +60,20 @@ class Question:
     personal: bool = False  # the asker speaks of themselves ("saya", "my"): an ASN, here
     wants: tuple[str, ...] = ()  # kinds of answer asked for: date, person, number, place
     parts: tuple[Question, ...] = ()  # one per action, for a question about several
+    # Its own words less function words and numbers (a follow-up's ``terms`` hold the
+    # earlier question's too): none known to the assistant, and it is no question (decide.py).
+    content: tuple[str, ...] = ()
 
     @property
     def asks_verdict(self) -> bool:
         """Whether the question may get a verdict (data/intents.yaml, ``verdict: true``)."""
         return bool(intent_meta(self.intent).get("verdict"))
+
+    @property
+    def open_to_any_document(self) -> bool:
+        """Whether any document may answer it, one someone added too (data/intents.yaml,
+        ``any_document: true``); every other question is answered from the trusted ones."""
+        return bool(intent_meta(self.intent).get("any_document"))
 
     @property
     def asks_for_asn(self) -> bool:
@@ -162,6 +171,11 @@ def lexicon() -> dict[str, Any]:
     generic = frozenset(tokens(data["generic_words"]))
     actor_words = frozenset(t for ws in data["actors"].values() for w in ws for t in tokens(str(w)))
     not_action = asking | actor_words | part | generic
+    function_slang = frozenset(w for w, gloss in slang.items() if not tokens(gloss))
+    named = [*data["actors"].values(), *data["elections"].values(), data["domain_terms"],
+             data["other_actors"], data["subject_actors"], data["situation_words"],
+             [data["part_words"], data["generic_words"]], english_glossary(),
+             [w for w in slang if w not in function_slang]]
     discipline = set(data["discipline_terms"])
     election = [w for w in data["domain_terms"] if w not in discipline]
     return {
@@ -191,7 +205,13 @@ def lexicon() -> dict[str, Any]:
         "not_action": not_action | {
             w for w, gloss in slang.items() if set(words(gloss)) <= not_action},
         # Short forms of function words ("yg", "jg", "sy"), dropped like them.
-        "function_slang": frozenset(w for w, gloss in slang.items() if not tokens(gloss)),
+        "function_slang": function_slang,
+        # The single words of the domain that the lists above and the English glossary
+        # name, as written (a stem may be a stray root: "persit" gives "sit"; a phrase's
+        # words alone may be anything: "non" of "non asn"), known even where no document
+        # uses them ("gerindra", "nyaleg").
+        "known": frozenset(str(w).lower() for ws in named for w in ws
+                           if len(words(str(w))) == 1),
         "situation": _phrase_pattern(data["situation_words"]),
         "others": _phrase_pattern(data["other_actors"]),
         "not_actors": _phrase_pattern(data["not_actors"]),
@@ -311,7 +331,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def understand(text: str, history: History | None = None) -> Question:
     """The question read once, with a follow-up resolved against the previous user turn."""
-    question = _read(squash(text or ""))
+    question = _read(normalise(text or ""))
     previous = _previous(history or [])
     if previous:
         return _resolve(question, previous)
@@ -340,6 +360,8 @@ def _read(text: str) -> Question:
         personal=bool(lex["self"].search(text)),
         abroad=bool(lex["abroad"].search(text)) and not lex["home_service"].search(text),
         wants=tuple(n for n, a in answer_types().items() if a["question"].search(text)),
+        content=tuple(w for w in words(text) if not (
+            w in stopwords() or w in lex["function_slang"] or w.isdigit())),
     )
 
 

@@ -64,3 +64,12 @@ def direct(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
     monkeypatch.setattr(assistant, "settings",
                         assistant.settings.replace(verdict_policy="direct"))
     return assistant
+
+
+# Hypothesis profiles (tests/test_fuzz.py): "ci" by default, bounded; HYPOTHESIS_PROFILE=long
+# (make fuzz): 2,600 per property, over 10,000 in all. No deadline: an answer may take a second.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("ci", max_examples=20, deadline=None)
+hypothesis_settings.register_profile("long", max_examples=2_600, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -89,3 +89,20 @@ def test_a_source_chip_shows_the_quote_inside_its_passage(assistant: Assistant) 
     assert quote and len(around) > len(quote) + 40  # the passage around the highlighted quote
     assert assistant.retriever.passage(news.chunk_id).count(news.quote[:40]) >= 1
     assert "<mark>" in chat_turn(answer)  # without passages, the quote alone
+
+
+def test_behind_a_login_the_api_answers_only_with_it(assistant: Assistant) -> None:
+    app = build_app(assistant).queue()
+    port = _free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               auth=("pelatih", "rahasia"))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - the client's own error type varies
+            Client(url, verbose=False).predict("Bolehkah ASN like unggahan calon?", [],
+                                               api_name="/answer")
+        client = Client(url, auth=("pelatih", "rahasia"), verbose=False)
+        answer = client.predict("Bolehkah ASN like unggahan calon?", [], api_name="/answer")
+        assert answer["verdict"] == "tidak_boleh"
+    finally:
+        app.close()

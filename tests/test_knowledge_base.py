@@ -21,7 +21,7 @@ OVERVIEWS = ["UU 5/2014", "UU 20/2023", "PP 94/2021", "PP 42/2004", "PP 37/2004"
 
 @pytest.fixture(scope="module")
 def cards() -> list[dict]:
-    loaded = load_corpus(ROOT / "corpus" / "aturan")
+    loaded = load_corpus(ROOT / "corpus" / "aturan", trusted=(".",))
     assert loaded.errors == []
     return [d.meta | {"text": d.text} for d in loaded.documents]
 

@@ -21,7 +21,9 @@ def small(tmp_path: Path) -> Settings:
     corpus = tmp_path / "corpus"
     write_doc(corpus, "doc-a", A)
     write_doc(corpus, "doc-b", B)
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chunk_size=60)
+    # The whole small corpus is trusted: these tests are about the store, not about trust.
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chunk_size=60,
+                    trusted_folders=".")
 
 
 def _chunk_ids(bot: Assistant) -> list[str]:
@@ -108,7 +110,7 @@ def test_broken_file_is_reported_and_others_indexed(small: Settings) -> None:
     (small.corpus_dir / "rusak.md").write_bytes(b"\xff\xfe\x00rusak")
     report, errors = Assistant(small).index()
     assert sorted(report.added) == ["doc-a", "doc-b"]
-    assert len(errors) == 1 and errors[0].startswith("rusak.md") and "UTF-8" in errors[0]
+    assert len(errors) == 1 and errors[0].startswith("skipped: rusak.md") and "UTF-8" in errors[0]
 
 
 def test_another_sentence_transformers_model_by_path_and_a_model_change_rebuilds(
@@ -147,3 +149,25 @@ def test_indexing_reports_progress_and_writes_batch_by_batch(small: Settings,
     assert len(steps) == 3 and all(t == total for _, t, _ in steps)
     assert [d for d, _, _ in steps] == sorted(d for d, _, _ in steps) and steps[-1][0] == total
     assert [written for _, _, written in steps] == [d for d, _, _ in steps]  # written as it goes
+
+
+def test_a_big_document_is_embedded_last_and_its_progress_shown_in_slices(
+        small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One huge file holds up none of the others, and its long embedding still shows."""
+    import assistant.store as store
+
+    monkeypatch.setattr(store, "EMBED_BATCH", 2)
+    write_doc(small.corpus_dir, "besar",
+              " ".join(f"Kalimat nomor {i} tentang netralitas ASN." for i in range(40)))
+    bot = Assistant(small)
+    steps: list[tuple[int, set[str]]] = []
+
+    def progress(done: int, total: int) -> None:
+        metas = bot.store.collection.get(include=["metadatas"])["metadatas"] or []
+        steps.append((done, {str(m["doc_id"]) for m in metas}))
+
+    report, _ = bot.index(progress=progress)
+    before_big = [ids for _, ids in steps if "besar" not in ids]
+    assert {"doc-a", "doc-b"} <= before_big[-1]  # the small ones written first
+    assert len(before_big) >= 4  # the big one's embedding reported part way, slice by slice
+    assert steps[-1] == (report.chunks, {"doc-a", "doc-b", "besar"})
