@@ -153,10 +153,6 @@ class Retriever:
                  "date": str(m.get("date", "")), "chunks": len(self._positions.get(d, []))}
                 for d, m in sorted(self._doc_meta.items())]
 
-    def trusted(self, doc_id: str) -> bool:
-        """Whether a document comes from a trusted folder (see ``documents``)."""
-        return doc_id in self._trusted
-
     def doc_meta(self, doc_id: str) -> dict[str, Any]:
         """The front matter of a document (rule cards carry their verdict, basis, ...)."""
         return self._doc_meta.get(doc_id, {})
