@@ -45,12 +45,13 @@ class Assistant:
         self._lock = threading.Lock()
 
     # -- indexing -------------------------------------------------------------------
-    def index(self, progress: Any = None) -> tuple[SyncReport, list[str]]:
+    def index(self, progress: Any = None, sentence_progress: Any = None
+              ) -> tuple[SyncReport, list[str]]:
         """Sync the store with the corpus; returns the report and what to tell about the
         files: those left out ("skipped: ...") and those loaded otherwise than they asked
         ("note: ...", a card outside the trusted folders)."""
         loaded = self.load_corpus()
-        report = self.store.sync(loaded.documents, self.embedder, progress=progress)
+        report = self.store.sync(loaded.documents, self.embedder, progress, sentence_progress)
         self._retriever = None
         return report, [f"skipped: {e}" for e in loaded.errors] + [f"note: {e}"
                                                                    for e in loaded.notes]
@@ -128,11 +129,12 @@ class Assistant:
         if not has_real_words(q, retriever.vocab):
             return Decision("abstain", q, reason="not_a_question")
         cautious = self.settings.verdict_policy == "cautious"
-        whole = decide(q, retriever.search(q), retriever, self.calibration, cautious)
+        found = retriever.search_all([q, *q.parts])
+        whole = decide(q, found[0], retriever, self.calibration, cautious)
         if not q.parts:
             return whole
-        parts = [decide(p, retriever.search(p), retriever, self.calibration, cautious)
-                 for p in q.parts]
+        parts = [decide(p, f, retriever, self.calibration, cautious)
+                 for p, f in zip(q.parts, found[1:], strict=True)]
         return combine(whole, parts)
 
     def ask(self, question: str, history: History | None = None) -> Answer:

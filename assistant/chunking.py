@@ -19,6 +19,26 @@ from assistant.text import split_sentences
 
 CHUNKER_VERSION = 5  # bump when chunk boundaries or texts change for the same settings
 QUESTION_SECTIONS = ("cara orang menanyakannya",)  # lists of phrasings: matched, never quoted
+OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, never quoted
+QUOTABLE_CHARS = 25  # a shorter piece is a fragment of the sentence before it
+
+
+def quotable(metadata: dict[str, Any]) -> bool:
+    """Whether an answer may quote sentences of a chunk with this metadata."""
+    return (metadata.get("type") != OUT_OF_SCOPE_TYPE
+            and str(metadata.get("section", "")).lower() not in QUESTION_SECTIONS)
+
+
+def quoted_sentences(text: str) -> list[str]:
+    """The sentences an answer may quote from a passage, in order: a fragment such as
+    "Selasa (16/10/2024)." belongs to the sentence before it; one before any is dropped."""
+    found: list[str] = []
+    for sentence in split_sentences(text):
+        if len(sentence) >= QUOTABLE_CHARS:
+            found.append(sentence)
+        elif found:
+            found[-1] = f"{found[-1]} {sentence}"
+    return found
 
 
 @dataclass(frozen=True)

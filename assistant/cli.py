@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.settings import Settings
@@ -88,14 +89,24 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         if reason:
             print(f"Rebuilding the index from scratch ({reason})", flush=True)
             erase_store(settings)
-        with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr,
-                  disable=None) as bar:  # shown on a terminal only
+        bars: dict[str, tqdm] = {}
 
-            def progress(done: int, total: int) -> None:
+        def progress(unit: str) -> Callable[[int, int], None]:
+            def show(done: int, total: int) -> None:
+                if unit not in bars:  # shown on a terminal only
+                    bars[unit] = tqdm(total=total, unit=unit, desc=f"embedding {unit}s",
+                                      file=sys.stderr, disable=None)
+                bar = bars[unit]
                 bar.total = total
                 bar.update(done - bar.n)
+            return show
 
-            report, errors = Assistant(settings).index(progress=progress)
+        try:
+            report, errors = Assistant(settings).index(progress("chunk"),
+                                                       progress("sentence"))
+        finally:
+            for bar in bars.values():
+                bar.close()
     except StoreError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.calibration import Calibration
-from assistant.chunking import QUESTION_SECTIONS
+from assistant.chunking import OUT_OF_SCOPE_TYPE, QUESTION_SECTIONS, quotable, quoted_sentences
 from assistant.retrieval import Hit, Retrieval, Retriever
 from assistant.text import (
     affirms,
@@ -31,7 +31,6 @@ from assistant.understand import Question, answer_types, intent_meta, lexicon
 
 RULE_SECTION = "Aturannya"  # the section of a rule card that states the rule
 NEWS_TYPE = "berita"  # news reports: quoted sentence by sentence
-OUT_OF_SCOPE_TYPE = "luar"  # documents that describe a near miss: matched, never quoted
 CARD_MARGIN = 0.03  # how far behind a news item a rule card still answers permission (train)
 NEAR_MISS_MARGIN = 0.015  # how close behind the first a near miss still decides (train)
 NEAR_MISS_LEAD = 0.01  # how far a near miss must lead the chosen document's meaning (train)
@@ -481,16 +480,9 @@ def best_sentences(q: Question, found: Retrieval, retriever: Retriever, hits: li
         if hit.metadata.get("type") == OUT_OF_SCOPE_TYPE:
             continue
         rank = doc_rank.setdefault(hit.doc_id, len(doc_rank))
-        if rank >= 3 or str(hit.metadata.get("section", "")).lower() in QUESTION_SECTIONS:
+        if rank >= 3 or not quotable(hit.metadata):
             continue  # ways of asking are matched, never quoted
-        pos = -1
-        for sentence in split_sentences(hit.text):
-            if len(sentence) >= 25:
-                pos += 1
-                candidates.append((index, pos, sentence))
-            elif pos >= 0 and candidates[-1][0] == index:
-                # A fragment ("Selasa (16/10/2024).") belongs to the sentence before it.
-                candidates[-1] = (index, pos, f"{candidates[-1][2]} {sentence}")
+        candidates += [(index, pos, s) for pos, s in enumerate(quoted_sentences(hit.text))]
     if not candidates or found.vector is None:
         return []
     if semantic:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +48,79 @@ _lock = threading.Lock()
 # LLM server holds no lane; so the app can take many answers at once (README, "Robustness").
 _lanes = threading.BoundedSemaphore(len(os.sched_getaffinity(0))
                                     if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+# A small request (one question, an answer's sentences) waiting for a lane is not encoded on
+# its own: whoever gets the lane encodes every small request of the same kind waiting then in
+# one pass. One pass of 16 questions costs about as much as 7 passes of one (torch's per-layer
+# overhead is paid once), so many users at once are served faster, and one user is not slowed.
+BATCHED_TEXTS = 64  # the most texts one shared pass takes; larger requests run on their own
+PASS_TEXTS = 16  # texts per forward pass: larger passes ran slower here (README)
+
+
+@dataclass(eq=False)
+class _Request:
+    texts: list[str]
+    prompt: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: np.ndarray | None = None
+    error: BaseException | None = None
+
+
+class _Batcher:
+    """Requests waiting for a lane, encoded together by whichever of them gets one."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[_Request] = deque()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], prompt: str,
+               run: Callable[[list[str], str], np.ndarray]) -> np.ndarray:
+        mine = _Request(texts, prompt)
+        with self._lock:
+            self._waiting.append(mine)
+        while not mine.done.is_set():
+            with _lanes:
+                batch = self._take(mine)
+                if batch:
+                    self._run(batch, run)
+            if not batch:  # another thread is encoding this request right now
+                mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.result is not None
+        return mine.result
+
+    def _take(self, mine: _Request) -> list[_Request]:
+        """The oldest waiting requests with ``mine``'s prompt, up to BATCHED_TEXTS texts; none
+        if ``mine`` is no longer waiting (another thread took it)."""
+        batch: list[_Request] = []
+        with self._lock:
+            if mine not in self._waiting:
+                return batch
+            size = 0
+            for request in list(self._waiting):
+                if request.prompt != mine.prompt:
+                    continue
+                if batch and size + len(request.texts) > BATCHED_TEXTS:
+                    break
+                self._waiting.remove(request)
+                batch.append(request)
+                size += len(request.texts)
+        return batch
+
+    @staticmethod
+    def _run(batch: list[_Request], run: Callable[[list[str], str], np.ndarray]) -> None:
+        try:
+            vectors = run([t for r in batch for t in r.texts], batch[0].prompt)
+            start = 0
+            for r in batch:
+                r.result, start = vectors[start:start + len(r.texts)], start + len(r.texts)
+        except BaseException as exc:  # every waiting request learns of it
+            for r in batch:
+                r.error = exc
+        finally:
+            for r in batch:
+                r.done.set()
 
 
 @lru_cache(maxsize=4)
@@ -97,13 +173,21 @@ class Embedder(Embeddings):
         with _lock:
             _set_threads(settings.embedding_threads)
             self.model = _load(model_path(settings))
+        self._batcher = _Batcher()
 
-    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if len(texts) > BATCHED_TEXTS:
+            with _lanes:
+                return self._pass(texts, prompt)
+        return self._batcher.encode(texts, prompt, self._pass)
+
+    def _pass(self, texts: list[str], prompt: str) -> np.ndarray:
+        """One forward pass per ``PASS_TEXTS`` texts, on the calling thread."""
         import torch
 
-        with _lanes, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             return self.model.encode(
-                texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
+                texts, prompt=prompt, batch_size=PASS_TEXTS, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
             )
 
@@ -115,10 +199,14 @@ class Embedder(Embeddings):
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.model.get_sentence_embedding_dimension() or 0), np.float32)
-        return self._encode(texts, self.passage_prompt, batch_size=16)
+        return self._encode(texts, self.passage_prompt)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self.query_prompt, batch_size=1)[0]
+        return self._encode([text], self.query_prompt)[0]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Several questions in one request (a question and its parts wait for a lane once)."""
+        return self._encode(texts, self.query_prompt)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(texts).tolist()

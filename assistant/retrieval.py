@@ -69,6 +69,10 @@ class Retriever:
         self.vocab: set[str] = set()
         self.idf: dict[str, float] = {}
         self.chunk_tokens: list[list[str]] = []
+        # The quotable sentences' vectors the index holds (store.py), and a cache of any
+        # other sentence embedded here.
+        self._stored = {t: np.asarray(v, dtype=np.float32)
+                        for t, v in store.sentence_vectors().items()}
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()  # concurrent answers share the cache
         self._positions: dict[str, list[int]] = {}
@@ -91,15 +95,25 @@ class Retriever:
             self.vocab = {w for doc in corpus for w in doc}
             self.idf = idf_table(corpus)
 
-    def search(self, q: Question, k: int | None = None, mode: str | None = None) -> Retrieval:
+    def search_all(self, questions: list[Question]) -> list[Retrieval]:
+        """``search`` for each question, their vectors computed together."""
+        if not self.ids:
+            return [Retrieval([]) for _ in questions]
+        vectors = self.embedder.encode_queries([q.query for q in questions])
+        return [self.search(q, vector=v) for q, v in zip(questions, vectors, strict=True)]
+
+    def search(self, q: Question, k: int | None = None, mode: str | None = None,
+               vector: np.ndarray | None = None) -> Retrieval:
         """The best passages for a question, one or two per document, best document first.
         A question about the rules is searched in the trusted documents only: a document
-        someone added may be quoted for a fact, never decide a rule."""
+        someone added may be quoted for a fact, never decide a rule. ``vector``: the
+        question's, when already computed."""
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval
         if not self.ids:
             return Retrieval([])
-        vector = self.embedder.encode_query(q.query)
+        if vector is None:
+            vector = self.embedder.encode_query(q.query)
         similarity = self.vectors @ vector
         lexical = self._bm25(q.terms)
         depth = max(8 * k, 40)
@@ -176,11 +190,14 @@ class Retriever:
         return {t for i in self._chunks_of(doc_id) for t in self.chunk_tokens[i]}
 
     def sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        """Passage vectors of sentences, cached: quoting compares them with the question.
-        Concurrent answers share the cache: it is read and trimmed under a lock (a trim
-        must not drop a vector another answer is about to read), the embedding runs outside."""
+        """Passage vectors of sentences: quoting compares them with the question. They come
+        from the index, else from a cache. Concurrent answers share the cache: it is read
+        and trimmed under a lock (a trim must not drop a vector another answer is about to
+        read), the embedding runs outside."""
+        known = {s: self._stored[s] for s in sentences if s in self._stored}
         with self._cache_lock:
-            known = {s: self._sentence_cache[s] for s in sentences if s in self._sentence_cache}
+            known.update((s, self._sentence_cache[s]) for s in sentences
+                         if s in self._sentence_cache)
         missing = [s for s in dict.fromkeys(sentences) if s not in known]
         if missing:
             known.update(zip(missing, self.embedder.encode_passages(missing), strict=True))

@@ -72,7 +72,7 @@ class Settings:
     # Serving many users (README, "Robustness"): how many answers the app works on at once
     # (a slow LLM server then holds up only its own users), and torch threads per embedding
     # (1: concurrent answers each take a core instead of waiting for each other's threads).
-    concurrency: int = 16
+    concurrency: int = 48
     embedding_threads: int = 1
 
     @classmethod

@@ -4,6 +4,12 @@ The store is a persistent Chroma database under ``index/`` or, when ``chroma_hos
 a Chroma server. Vectors always come from the project's own ``Embedder``; the collection
 has no embedding function, so Chroma's downloading default can never be used.
 
+Beside the chunks, a second collection keeps the vector of every sentence an answer may
+quote (``<collection>-sentences``, keyed by the sentence's hash): quoting compares them with
+the question, and embedding them while a user waits cost more than the rest of an answer.
+It is a cache: a sentence it lacks is embedded when needed, so it is never wrong, at worst
+incomplete (a run that stopped), and the next ``index`` completes it.
+
 The manifest (embedding model and chunking settings) lives in the collection's metadata,
 so it travels with the data to a server. Each chunk records its document's fingerprint
 and chunk count: a document is re-embedded when either no longer matches, which also
@@ -17,6 +23,7 @@ process. A failed check raises ``StoreDamaged``, whose message names the fix.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -34,7 +41,7 @@ from typing import Any
 import chromadb
 from chromadb.api.models.Collection import Collection
 
-from assistant.chunking import Chunk, chunk_document
+from assistant.chunking import Chunk, chunk_document, quotable, quoted_sentences
 from assistant.documents import Document
 from assistant.embedding import Embedder
 from assistant.settings import Settings
@@ -224,10 +231,21 @@ def erase_store(settings: Settings) -> None:
         if settings.chroma_host or str(folder.resolve()) in _sound:
             check_store(settings)
             client = open_client(settings)
-            if settings.collection in {c.name for c in client.list_collections()}:
-                client.delete_collection(settings.collection)
+            names = {c.name for c in client.list_collections()}
+            for name in (settings.collection, sentences_name(settings)):
+                if name in names:
+                    client.delete_collection(name)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def sentences_name(settings: Settings) -> str:
+    """The collection of quotable sentences that goes with the chunks' collection."""
+    return f"{settings.collection}-sentences"
+
+
+def sentence_id(sentence: str) -> str:
+    return hashlib.sha1(sentence.encode("utf-8")).hexdigest()
 
 
 def manifest_for(settings: Settings, embedder_signature: str) -> dict[str, Any]:
@@ -244,13 +262,21 @@ class Store:
             check_store(settings)
         self.client = client or open_client(settings)
         self.collection = self._collection()
+        self.sentences = self._collection(sentences_name(settings))
 
-    def _collection(self) -> Collection:
+    def _collection(self, name: str | None = None) -> Collection:
         return self.client.get_or_create_collection(
-            self.settings.collection,
+            name or self.settings.collection,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
         )
+
+    def sentence_vectors(self) -> dict[str, Any]:
+        """Every stored sentence with its vector (sentence -> vector)."""
+        with self.reading():
+            got = self.sentences.get(include=["documents", "embeddings"])
+        return dict(zip(got["documents"] or [], got["embeddings"]
+                        if got["embeddings"] is not None else [], strict=True))
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -274,8 +300,6 @@ class Store:
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the ``k`` nearest chunks."""
         with self.reading():
-            if not self.count():
-                return []
             res = self.collection.query(query_embeddings=[vector], n_results=k,
                                         include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
@@ -285,13 +309,16 @@ class Store:
         documents: list[Document],
         embedder: Embedder,
         progress: Callable[[int, int], None] | None = None,
+        sentence_progress: Callable[[int, int], None] | None = None,
     ) -> SyncReport:
-        """Bring the collection in line with ``documents``, embedding only what changed."""
+        """Bring the collection in line with ``documents``, embedding only what changed;
+        ``progress`` hears of the chunks embedded, ``sentence_progress`` of the sentences."""
         with self.reading():
-            return self._sync(documents, embedder, progress)
+            return self._sync(documents, embedder, progress, sentence_progress)
 
     def _sync(self, documents: list[Document], embedder: Embedder,
-              progress: Callable[[int, int], None] | None) -> SyncReport:
+              progress: Callable[[int, int], None] | None,
+              sentence_progress: Callable[[int, int], None] | None) -> SyncReport:
         report = SyncReport()
         wanted = manifest_for(self.settings, embedder.signature)
         current = self.manifest
@@ -300,7 +327,9 @@ class Store:
                        if current.get(k) != wanted.get(k)]
             report.rebuilt = f"{' and '.join(changed)} changed"
             self.client.delete_collection(self.settings.collection)
+            self.client.delete_collection(sentences_name(self.settings))
             self.collection = self._collection()
+            self.sentences = self._collection(sentences_name(self.settings))
 
         indexed = self._indexed_documents()
         by_id = {doc.id: doc for doc in documents}
@@ -351,7 +380,33 @@ class Store:
         report.chunks = self.count()
         if (self.collection.metadata or {}).get("chunks") != report.chunks:
             self._describe(wanted, report.chunks)
+        if todo or removed or not (self.sentences.metadata or {}).get("complete"):
+            self._sync_sentences(embedder, sentence_progress)
         return report
+
+    def _sync_sentences(self, embedder: Embedder,
+                        progress: Callable[[int, int], None] | None) -> None:
+        """Embed the quotable sentences of every chunk the store lacks, drop those no chunk
+        holds any more, and mark the collection complete once it is."""
+        self.sentences.modify(metadata={"complete": False})
+        got = self.collection.get(include=["documents", "metadatas"])
+        wanted: dict[str, str] = {}
+        for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+            if quotable(meta):
+                wanted.update((sentence_id(s), s) for s in quoted_sentences(text))
+        have = set(self.sentences.get(include=[])["ids"])
+        stale = sorted(have - set(wanted))
+        for start in range(0, len(stale), 1000):
+            self.sentences.delete(ids=stale[start:start + 1000])
+        missing = [i for i in wanted if i not in have]
+        for start in range(0, len(missing), EMBED_BATCH):
+            ids = missing[start:start + EMBED_BATCH]
+            texts = [wanted[i] for i in ids]
+            self.sentences.add(ids=ids, documents=texts,
+                               embeddings=embedder.encode_passages(texts).tolist())
+            if progress:
+                progress(start + len(ids), len(missing))
+        self.sentences.modify(metadata={"complete": True})
 
     def _describe(self, manifest: dict[str, Any], chunks: int) -> None:
         """Write the manifest and the chunk count the check expects (-1: none, as while a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.chat import Assistant
@@ -171,3 +172,48 @@ def test_a_big_document_is_embedded_last_and_its_progress_shown_in_slices(
     assert {"doc-a", "doc-b"} <= before_big[-1]  # the small ones written first
     assert len(before_big) >= 4  # the big one's embedding reported part way, slice by slice
     assert steps[-1] == (report.chunks, {"doc-a", "doc-b", "besar"})
+
+
+def _quotable_sentences(bot: Assistant) -> set[str]:
+    from assistant.chunking import quotable, quoted_sentences
+
+    got = bot.store.collection.get(include=["documents", "metadatas"])
+    return {s for text, meta in zip(got["documents"], got["metadatas"], strict=True)
+            if quotable(meta) for s in quoted_sentences(text)}
+
+
+def test_the_index_holds_the_vector_of_every_quotable_sentence(
+        small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quoting compares sentences with the question: their vectors come from the index, so
+    an answer embeds only its question, and they follow the documents' changes."""
+    bot = Assistant(small)
+    bot.index()
+    stored = set(bot.store.sentences.get()["documents"])
+    assert stored == _quotable_sentences(bot) and any("Sumatera Selatan" in s for s in stored)
+    expected = bot.embedder.encode_passages(sorted(stored))
+
+    def refuse(texts: list[str]) -> None:
+        raise AssertionError(f"embedded at question time: {texts}")
+
+    monkeypatch.setattr(bot.embedder, "encode_passages", refuse)
+    assert np.abs(bot.retriever.sentence_vectors(sorted(stored)) - expected).max() < 1e-4
+    monkeypatch.undo()
+
+    (small.corpus_dir / "doc-b.md").unlink()
+    write_doc(small.corpus_dir, "doc-c", C)
+    bot.index()
+    stored = set(bot.store.sentences.get()["documents"])
+    assert stored == _quotable_sentences(bot)
+    assert not any("Sumatera Selatan" in s for s in stored) and any("Resep" in s for s in stored)
+
+
+def test_sentences_an_interrupted_run_left_out_are_added_by_the_next(small: Settings) -> None:
+    bot = Assistant(small)
+    bot.index()
+    wanted = set(bot.store.sentences.get()["documents"])
+    some = bot.store.sentences.get(limit=1)["ids"]
+    bot.store.sentences.delete(ids=some)
+    bot.store.sentences.modify(metadata={"complete": False})  # as a killed run leaves it
+    report, _ = Assistant(small).index()
+    assert (report.added, report.changed, report.unchanged) == ([], [], 2)
+    assert set(Assistant(small).store.sentences.get()["documents"]) == wanted
