@@ -3,9 +3,9 @@
 Run with `make kill` (or `.venv/bin/python benchmarks/kill_rerun.py --rounds N`). On a copy of
 the corpus, each round starts `netralitas index` from an empty index, kills it after a random
 delay (before it can finish), runs `netralitas index` again to the end, and checks the result
-against a reference index built once without interruption: the same chunk ids, the store
-check passing, and the same answers to a few questions. It prints the rounds and the
-inconsistencies found (the goal is none).
+against a reference index built once without interruption: the same chunk ids and stored
+sentences, the store check passing, and the same answers to a few questions. It prints the
+rounds and the inconsistencies found (the goal is none).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def _run(corpus: Path, index: Path, *args: str) -> subprocess.CompletedProcess[s
                           capture_output=True, text=True, timeout=1800)
 
 
-def _state(corpus: Path, index: Path) -> tuple[list[str], list[str]]:
-    """The index's chunk ids and the answers (verdict and text) to the questions."""
+def _state(corpus: Path, index: Path) -> tuple[list[str], list[str], list[str]]:
+    """The index's chunk ids, its sentence ids and the answers (verdict and text) to the
+    questions."""
     from assistant.chat import Assistant
     from assistant.settings import Settings
     from assistant.store import check_store
@@ -43,8 +44,10 @@ def _state(corpus: Path, index: Path) -> tuple[list[str], list[str]]:
     check_store(settings)
     bot = Assistant(settings)
     ids = sorted(bot.store.collection.get()["ids"])
+    # The quotable sentences' vectors (store.py) must be complete again too.
+    sentences = sorted(bot.store.sentences.get()["ids"])
     answers = [json.dumps([a.verdict, a.text]) for a in map(bot.ask, QUESTIONS)]
-    return ids, answers
+    return ids, sentences, answers
 
 
 def main() -> int:
