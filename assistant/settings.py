@@ -73,7 +73,7 @@ class Settings:
     auth: str = field(default="", repr=False)  # "user:password": the app asks for a login
     max_upload_mb: float = 5.0  # the largest document the app accepts
     # Serving many users (README, "Robustness"): how many answers the app works on at once
-    # (a slow LLM server then holds up only its own users), and torch threads per embedding
+    # (a slow LLM server then holds up only its own users), and threads per embedding pass
     # (1: concurrent answers each take a core instead of waiting for each other's threads).
     concurrency: int = 48
     embedding_threads: int = 1

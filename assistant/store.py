@@ -121,18 +121,18 @@ def store_folder(settings: Settings) -> Path:
 # The check, run by a fresh interpreter that imports only chromadb (about a second), of the
 # chunks' collection and the sentences' beside it. It prints the problem it found ("" for
 # none) as JSON; a Chroma error exits with it on stderr, a crash with a signal. Each sampled
-# item's own vector must find it: a lost vector index
-# fails that, while the count alone comes from the SQLite file. The query asks for every
-# chunk, since HNSW's usual beam can miss a lone chunk among many alike (seen in the tests).
+# item's own vector must find it: a lost vector index fails that, while the count alone
+# comes from the SQLite file. The query asks for every item, since HNSW's usual beam can miss
+# a lone chunk among many alike (seen in the tests).
 _PROBE = """
 import json, sys
 import chromadb
-folder, name = sys.argv[1], sys.argv[2]
+folder, collections = sys.argv[1], sys.argv[2:]
 client = chromadb.PersistentClient(path=folder,
                                    settings=chromadb.Settings(anonymized_telemetry=False))
 problem = ""
 names = {c.name for c in client.list_collections()}
-for what in (name, name + "-sentences"):
+for what in collections:
     if what not in names or problem:
         continue
     col = client.get_collection(what)
@@ -163,7 +163,8 @@ def start_check(settings: Settings) -> None:
                 or not (folder / "chroma.sqlite3").exists()):
             return
         _running[key] = subprocess.Popen(
-            [sys.executable, "-c", _PROBE, str(folder), settings.collection],
+            [sys.executable, "-c", _PROBE, str(folder), settings.collection,
+             sentences_name(settings)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
