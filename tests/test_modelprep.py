@@ -22,8 +22,11 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from assistant.modelprep import (
     DEFAULT_MODEL_NAME,
+    NORMALIZER_FILE,
     ONNX_FILE,
+    PIECES_FILE,
     STAMP_NAME,
+    WORD_EMBEDDINGS_FILE,
     ModelPrepError,
     check_model_dir,
     default_cache_dir,
@@ -90,6 +93,9 @@ def test_folder_layout(built: Path) -> None:
         "config_sentence_transformers.json",
         "1_Pooling/config.json",
         ONNX_FILE,
+        WORD_EMBEDDINGS_FILE,
+        PIECES_FILE,
+        NORMALIZER_FILE,
         STAMP_NAME,
     ):
         assert (built / rel).is_file(), rel
@@ -166,6 +172,53 @@ def test_the_onnx_engine_gives_the_sentence_transformers_vectors(
         assert (cosines >= 0.9999).all(), cosines
     ranking = embedder.encode_passages(PASSAGES) @ embedder.encode_query(QUERY)
     assert int(np.argmax(ranking)) == 1
+
+
+# Text where tokenizer.json's rules are easy to get wrong: runs of spaces (collapsed), spaces
+# the character map makes (no-break, ideographic), leading and trailing spaces, special
+# tokens written in the text, characters no piece holds, the empty text, over 512 tokens.
+ODD_TEXTS = ["query:   dua  spasi ", " lead", "tab\there", "new\nline", "", "   ", "<mask> x",
+             "a<mask>b", "<s>x</s>", "x <unk> <pad>y", "\u200b zero", "a\u00a0\u00a0b",
+             "a \u3000b", "ＦＵＬＬ width ﬁ ǅ", "𝕏 ☃ ꙮ 𓀀𓀁 z", "\x00\x01 ctrl", "emoji 😀 ok",
+             "a" * 600, "kata " * 700]
+
+
+def test_the_sentencepiece_tokenizer_gives_the_tokenizer_json_ids(built: Path) -> None:
+    """The ONNX engine tokenises with SentencePiece models modelprep writes from
+    tokenizer.json (a fifth of the memory): every id must be the ``tokenizers`` library's,
+    over the whole corpus (documents whole, so truncated) and odd text."""
+    from tokenizers import Tokenizer
+
+    from assistant.chunking import chunk_document
+    from assistant.documents import load_corpus
+    from assistant.embedding import _Pieces
+    from assistant.settings import Settings
+
+    reference = Tokenizer.from_file(str(built / "tokenizer.json"))
+    reference.enable_truncation(512)
+    ours = _Pieces(built, 512)
+    settings = Settings()
+    documents = load_corpus(settings.corpus_dir, settings.trusted).documents
+    texts = [*ODD_TEXTS, *(d.text for d in documents)]
+    texts += ["passage: " + c.embed_text for d in documents for c in chunk_document(d)]
+    assert len(texts) > 900
+    differ = [t[:60] for t in texts if ours.ids(t) != reference.encode(t).ids]
+    assert differ == []
+
+
+def test_texts_grouped_into_passes_get_their_own_vectors(built: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts of every length in one request are cut into passes by token count: each must
+    still get the vector it gets alone, in its own place."""
+    import assistant.embedding as embedding
+    from assistant.settings import Settings
+
+    monkeypatch.setattr(embedding, "model_path", lambda settings: str(built))
+    embedder = embedding.Embedder(Settings(embedding_engine="onnx"))
+    texts = [*ODD_TEXTS, *PASSAGES, *SENTENCES, *(s * 9 for s in SENTENCES)] * 2
+    together = embedder.encode_passages(texts)
+    alone = np.stack([embedder.encode_passages([t])[0] for t in texts])
+    assert np.abs(together - alone).max() < 1e-5
 
 
 def test_which_engine_runs_which_model() -> None:
