@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     p_fb = sub.add_parser("feedback", help="list the readers' ratings of answers, or export them")
     p_fb.add_argument("--export", choices=["json", "csv"], help="print every rating in a format")
     p_fb.add_argument("--limit", type=int, default=20, help="how many to list (newest first)")
-    p_serve = sub.add_parser("serve", help="start the web app")
+    p_serve = sub.add_parser("serve", help="index what changed in the corpus, then start the "
+                             "web app")
+    p_serve.add_argument("--no-index", action="store_true",
+                         help="serve the index as it is, without looking for changes first")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
     p_serve.add_argument("--auth", help="user:password; the app asks for this login and "
@@ -201,6 +204,10 @@ def _feedback(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.ui import launch
 
+    # Indexing here, not in a `netralitas index` run before, saves `make run` a second start
+    # of Python, its imports and the model (README, "Speed").
+    if not args.no_index and (code := _index(settings, argparse.Namespace(rebuild=False))):
+        return code
     if args.host:
         settings = settings.replace(host=args.host)
     if args.port:

@@ -2,22 +2,30 @@
 
 Hybrid fuses the two per document, by score (the default) or by reciprocal rank; which mode
 and fusion are the default was decided on the dev set (see README), and all stay available
-through ``Settings``. The chunk table is held in memory for BM25, article look-ups and
-reading a whole document.
+through ``Settings``. The chunk table (texts and metadata) is held in memory for article
+look-ups and reading a whole document; vectors only for the trusted documents, which decide
+answers: the dense search is the store's own index, and any other chunk's vector is read
+from the store when an answer needs it. The BM25 index is saved beside the store and loaded,
+not rebuilt, at the next start (README, "Scale").
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import shutil
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
 
+from assistant import text as text_module
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
@@ -41,14 +49,40 @@ class Hit:
         return str(self.metadata["doc_id"])
 
 
+class Similarity:
+    """The question's cosine similarity to chunks, by position: the trusted chunks' computed
+    at once from the vectors the retriever holds, the nearest others' taken from the store's
+    search, and any other's from its stored vector when first asked for. One question's,
+    used by one thread."""
+
+    def __init__(self, vector: np.ndarray, known: dict[int, float],
+                 fetch: Callable[[list[int]], np.ndarray]) -> None:
+        self.vector = vector
+        self._known = known
+        self._fetch = fetch
+
+    def learn(self, position: int, value: float) -> None:
+        self._known.setdefault(position, value)
+
+    def of(self, positions: Sequence[int]) -> list[float]:
+        missing = list(dict.fromkeys(i for i in positions if i not in self._known))
+        if missing:
+            self._known.update(zip(missing, (self._fetch(missing) @ self.vector).tolist(),
+                                   strict=True))
+        return [self._known[i] for i in positions]
+
+    def __getitem__(self, position: int) -> float:
+        return self.of([position])[0]
+
+
 @dataclass
 class Retrieval:
-    """The outcome of one search: the hits, and the question's vector and similarity to every
-    chunk, which deciding and quoting reuse instead of embedding the question again."""
+    """The outcome of one search: the hits, and the question's vector and similarity to the
+    chunks, which deciding and quoting reuse instead of embedding the question again."""
 
     hits: list[Hit]
     vector: np.ndarray | None = None
-    similarity: np.ndarray | None = None
+    similarity: Similarity | None = None
 
 
 class Retriever:
@@ -58,23 +92,16 @@ class Retriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        got = store.collection.get(include=["documents", "metadatas", "embeddings"])
-        self.ids: list[str] = got["ids"]
-        self.texts: list[str] = got["documents"] or []
-        self.metas: list[dict[str, Any]] = got["metadatas"] or []
-        vectors = got["embeddings"]
-        self.vectors = np.asarray(vectors, dtype=np.float32) if len(self.ids) else None
+        self.ids, self.texts, self.metas = self._chunk_table()
         self.position = {cid: i for i, cid in enumerate(self.ids)}
-        self.bm25 = bm25s.BM25()
-        self.vocab: set[str] = set()
-        self.idf: dict[str, float] = {}
-        self.chunk_tokens: list[list[str]] = []
-        # The quotable sentences' vectors the index holds (store.py), and a cache of any
-        # other sentence embedded here.
-        self._stored = {t: np.asarray(v, dtype=np.float32)
-                        for t, v in store.sentence_vectors().items()}
+        # Vectors of the trusted documents' chunks, which every decision compares.
+        self._held = [i for i, m in enumerate(self.metas) if m.get("trusted")]
+        self._held_vectors = store.vectors([self.ids[i] for i in self._held])
+        # Vectors of sentences quoted before (the index's or embedded here), shared by
+        # concurrent answers under a lock.
         self._sentence_cache: dict[str, np.ndarray] = {}
-        self._cache_lock = threading.Lock()  # concurrent answers share the cache
+        self._cache_lock = threading.Lock()
+        self._terms: dict[str, set[str]] = {}
         self._positions: dict[str, list[int]] = {}
         for i, meta in enumerate(self.metas):
             self._positions.setdefault(str(meta["doc_id"]), []).append(i)
@@ -87,13 +114,66 @@ class Retriever:
                           for doc, found in self._positions.items()}
         self._trusted = {doc for doc, found in self._positions.items()
                          if self.metas[found[0]].get("trusted")}
+        self.bm25 = bm25s.BM25()
+        self.vocab: set[str] = set()
+        self.idf: dict[str, float] = {}
         if self.ids:
+            self._lexical_index()
+
+    def _chunk_table(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """The store's chunk table, from a copy beside the index made under the store's
+        current revision: reading 100k chunks from Chroma takes about ten seconds, the copy
+        one (README, "Scale"). A copy is made only when the revision did not change while
+        the table was read."""
+        path = self.settings.index_dir / "chunks.json"
+        revision = self.store.revision()
+        if revision:
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                if saved["revision"] == revision:
+                    return saved["ids"], saved["texts"], saved["metas"]
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        ids, texts, metas = self.store.chunk_table()
+        if revision and self.store.revision() == revision:
+            partial = path.with_name(path.name + ".partial")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_text(json.dumps({"revision": revision, "ids": ids,
+                                               "texts": texts, "metas": metas},
+                                              ensure_ascii=False), encoding="utf-8")
+                partial.replace(path)
+            except OSError:  # a folder that cannot be written: read from the store again
+                partial.unlink(missing_ok=True)
+        return ids, texts, metas
+
+    def _lexical_index(self) -> None:
+        """BM25 over every chunk: loaded from beside the store when it was saved for these
+        very chunks (and this tokeniser), else built and saved (a few seconds at 100k
+        chunks, README "Scale")."""
+        key = hashlib.sha1(Path(text_module.__file__).read_bytes())
+        for cid, meta in zip(self.ids, self.metas, strict=True):
+            key.update(f"{cid}\t{meta.get('doc_hash', '')}\n".encode())
+        folder = self.settings.index_dir / "bm25"
+        try:
+            if json.loads((folder / "key.json").read_text("utf-8"))["key"] != key.hexdigest():
+                raise ValueError("saved for other chunks")
+            self.bm25 = bm25s.BM25.load(str(folder), mmap=True)
+        except (OSError, ValueError, KeyError):
             corpus = [tokens(_lexical_text(t, m)) or ["_"]
                       for t, m in zip(self.texts, self.metas, strict=True)]
             self.bm25.index(corpus, show_progress=False)
-            self.chunk_tokens = corpus
-            self.vocab = {w for doc in corpus for w in doc}
-            self.idf = idf_table(corpus)
+            _save_bm25(self.bm25, folder, key.hexdigest())
+        # Inverse document frequency from the index's own counts (chunks holding a token);
+        # bm25s's vocabulary also names an empty token that no chunk holds.
+        df = np.diff(np.asarray(self.bm25.scores["indptr"]))
+        n = max(len(self.ids), 1)
+        self.idf = {t: math.log(1 + n / int(df[j])) for t, j in self.bm25.vocab_dict.items()
+                    if j < len(df) and df[j]}
+        self.vocab = set(self.idf)
+
+    def _fetch(self, positions: list[int]) -> np.ndarray:
+        return self.store.vectors([self.ids[i] for i in positions])
 
     def search_all(self, questions: list[Question]) -> list[Retrieval]:
         """``search`` for each question, their vectors computed together."""
@@ -114,10 +194,13 @@ class Retriever:
             return Retrieval([])
         if vector is None:
             vector = self.embedder.encode_query(q.query)
-        similarity = self.vectors @ vector
+        held = (self._held_vectors @ vector).tolist() if self._held else []
+        similarity = Similarity(vector, dict(zip(self._held, held, strict=True)), self._fetch)
         lexical = self._bm25(q.terms)
         depth = max(8 * k, 40)
         dense = self.store.query(vector.tolist(), depth) if mode != "bm25" else []
+        for c, x in dense:
+            similarity.learn(self.position[c], x)
         order = np.argsort(-lexical)[:depth]
         lex = [(self.ids[i], float(lexical[i])) for i in order if lexical[i] > 0]
         # One passage per document: a card's many ways of asking must not crowd out the rest.
@@ -136,8 +219,9 @@ class Retriever:
                     self.settings.rrf_k)
             else:
                 # A document only BM25 found is scored by its lexical passage's similarity.
-                dense_scores = {self._doc(c): float(similarity[self.position[c]])
-                                for c, _ in best_lex[::-1]}
+                lex_sims = similarity.of([self.position[c] for c, _ in best_lex])
+                dense_scores = {self._doc(c): x for (c, _), x in
+                                reversed(list(zip(best_lex, lex_sims, strict=True)))}
                 dense_scores.update({self._doc(c): x for c, x in best_dense})
                 fused = score_fusion(dense_scores, {self._doc(c): x for c, x in best_lex},
                                      self.settings.lexical_weight)
@@ -147,10 +231,11 @@ class Retriever:
                 chunks.setdefault(self._doc(c), []).append(c)
             ranked = [(c, score) for doc, score in fused[:k] for c in dict.fromkeys(chunks[doc])]
         hits = []
-        for cid, score in ranked:
+        sims = similarity.of([self.position[cid] for cid, _ in ranked])
+        for (cid, score), sim in zip(ranked, sims, strict=True):
             i = self.position[cid]
-            hits.append(Hit(cid, self.texts[i], self.metas[i], float(similarity[i]),
-                            float(lexical[i]), float(score)))
+            hits.append(Hit(cid, self.texts[i], self.metas[i], sim, float(lexical[i]),
+                            float(score)))
         return Retrieval(hits, vector, similarity)
 
     def doc_ids(self) -> list[str]:
@@ -171,38 +256,46 @@ class Retriever:
         """The front matter of a document (rule cards carry their verdict, basis, ...)."""
         return self._doc_meta.get(doc_id, {})
 
-    def best_chunk(self, doc_id: str, similarity: np.ndarray) -> Hit:
+    def best_chunk(self, doc_id: str, similarity: Similarity) -> Hit:
         """A document's chunk closest to the question, as a hit."""
-        i = max(self._chunks_of(doc_id), key=lambda j: float(similarity[j]))
-        return Hit(self.ids[i], self.texts[i], self.metas[i], float(similarity[i]), 0.0,
-                   float(similarity[i]))
+        positions = self._chunks_of(doc_id)
+        i, sim = max(zip(positions, similarity.of(positions), strict=True), key=lambda p: p[1])
+        return Hit(self.ids[i], self.texts[i], self.metas[i], sim, 0.0, sim)
 
-    def doc_similarity(self, doc_id: str, similarity: np.ndarray,
+    def doc_similarity(self, doc_id: str, similarity: Similarity,
                        sections: tuple[str, ...] | None = None) -> float:
         """The best similarity of the question to a document's chunks (optionally only to
         those of some sections, such as a card's ways of asking)."""
-        found = [float(similarity[i]) for i in self._chunks_of(doc_id)
+        found = [i for i in self._chunks_of(doc_id)
                  if sections is None or str(self.metas[i].get("section", "")).lower() in sections]
-        return max(found, default=0.0)
+        return max(similarity.of(found), default=0.0)
 
     def doc_terms(self, doc_id: str) -> set[str]:
-        """Every lexical token of a document (title and sections included)."""
-        return {t for i in self._chunks_of(doc_id) for t in self.chunk_tokens[i]}
+        """Every lexical token of a document (title and sections included), tokenised when
+        first asked for."""
+        terms = self._terms.get(doc_id)
+        if terms is None:
+            terms = {t for i in self._chunks_of(doc_id)
+                     for t in tokens(_lexical_text(self.texts[i], self.metas[i]))}
+            self._terms[doc_id] = terms  # concurrent answers may both compute it: harmless
+        return terms
 
     def sentence_vectors(self, sentences: list[str]) -> np.ndarray:
         """Passage vectors of sentences: quoting compares them with the question. They come
-        from the index, else from a cache. Concurrent answers share the cache: it is read
-        and trimmed under a lock (a trim must not drop a vector another answer is about to
-        read), the embedding runs outside."""
-        known = {s: self._stored[s] for s in sentences if s in self._stored}
+        from a cache, else from the index, else are embedded. Concurrent answers share the
+        cache: it is read and trimmed under a lock (a trim must not drop a vector another
+        answer is about to read), the store and the embedding are asked outside it."""
         with self._cache_lock:
-            known.update((s, self._sentence_cache[s]) for s in sentences
-                         if s in self._sentence_cache)
-        missing = [s for s in dict.fromkeys(sentences) if s not in known]
-        if missing:
-            known.update(zip(missing, self.embedder.encode_passages(missing), strict=True))
+            known = {s: self._sentence_cache[s] for s in sentences if s in self._sentence_cache}
+        new = [s for s in dict.fromkeys(sentences) if s not in known]
+        if new:
+            found = self.store.sentence_vectors(new)
+            rest = [s for s in new if s not in found]
+            if rest:
+                found.update(zip(rest, self.embedder.encode_passages(rest), strict=True))
+            known.update(found)
             with self._cache_lock:
-                self._sentence_cache.update((s, known[s]) for s in missing)
+                self._sentence_cache.update(found)
                 while len(self._sentence_cache) > 20_000:
                     self._sentence_cache.pop(next(iter(self._sentence_cache)))
         return np.stack([known[s] for s in sentences]) if sentences else \
@@ -286,17 +379,19 @@ def score_fusion(dense: dict[str, float], lexical: dict[str, float], weight: flo
     return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
 
 
+def _save_bm25(bm25: bm25s.BM25, folder: Path, key: str) -> None:
+    """Save the BM25 index whole or not at all (the key is written last); a folder that
+    cannot be written only means building it again at the next start."""
+    partial = folder.with_name(folder.name + ".partial")
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        bm25.save(str(partial))
+        (partial / "key.json").write_text(json.dumps({"key": key}), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def _lexical_text(text: str, meta: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (meta.get("title"), meta.get("section"), text) if x)
-
-
-def idf_table(chunk_tokens: list[list[str]]) -> dict[str, float]:
-    """Inverse document frequency of each token over the chunks (weights matched words)."""
-    df: dict[str, int] = {}
-    for toks in chunk_tokens:
-        for t in set(toks):
-            df[t] = df.get(t, 0) + 1
-    n = max(len(chunk_tokens), 1)
-    return {t: math.log(1 + n / c) for t, c in df.items()}
-
-

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.api.models.Collection import Collection
 
 from assistant.chunking import Chunk, chunk_document, quotable, quoted_sentences
@@ -122,11 +124,12 @@ def store_folder(settings: Settings) -> Path:
 # chunks' collection and the sentences' beside it. It prints the problem it found ("" for
 # none) as JSON; a Chroma error exits with it on stderr, a crash with a signal. Each sampled
 # item's own vector must find it: a lost vector index fails that, while the count alone
-# comes from the SQLite file. The query asks for every item, since HNSW's usual beam can miss
-# a lone chunk among many alike (seen in the tests).
+# comes from the SQLite file. The query asks for many items (every one of a small store),
+# since HNSW's usual beam can miss a lone chunk among many alike (seen in the tests).
 _PROBE = """
 import json, sys
 import chromadb
+import numpy as np
 folder, collections = sys.argv[1], sys.argv[2:]
 client = chromadb.PersistentClient(path=folder,
                                    settings=chromadb.Settings(anonymized_telemetry=False))
@@ -141,7 +144,8 @@ for what in collections:
         problem = f"it holds {count} chunks where its manifest says {expected}"
     for offset in sorted({0, count // 2, count - 1}) if count and not problem else []:
         got = col.get(limit=1, offset=offset, include=["embeddings"])
-        near = col.query(query_embeddings=got["embeddings"], n_results=count, include=[])
+        near = col.query(query_embeddings=got["embeddings"], n_results=min(count, 1000),
+                         include=[])
         if got["ids"][0] not in near["ids"][0]:
             problem = f"{what} item {got['ids'][0]} is missing from its vector index"
             break
@@ -276,12 +280,26 @@ class Store:
             configuration={"hnsw": {"space": "cosine"}},
         )
 
-    def sentence_vectors(self) -> dict[str, Any]:
-        """Every stored sentence with its vector (sentence -> vector)."""
+    def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``sentences`` the index holds (sentence ->
+        vector): asked for per answer, so that no process holds every sentence's vector."""
+        if not sentences:
+            return {}
         with self.reading():
-            got = self.sentences.get(include=["documents", "embeddings"])
-        return dict(zip(got["documents"] or [], got["embeddings"]
-                        if got["embeddings"] is not None else [], strict=True))
+            got = self.sentences.get(ids=[sentence_id(s) for s in sentences],
+                                     include=["documents", "embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {text: np.asarray(v, dtype=np.float32)
+                for text, v in zip(got["documents"] or [], vectors, strict=True)}
+
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        """The chunks' vectors, in the order of ``ids`` (each must be in the index)."""
+        if not ids:
+            return np.zeros((0, 0), np.float32)
+        with self.reading():
+            got = self.collection.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -416,9 +434,24 @@ class Store:
 
     def _describe(self, manifest: dict[str, Any], chunks: int) -> None:
         """Write the manifest and the chunk count the check expects (-1: none, as while a
-        sync writes, so that an interrupted run is repaired by the next, not rebuilt)."""
+        sync writes, so that an interrupted run is repaired by the next, not rebuilt), and a
+        new revision: the chunks are changing or have changed."""
         self.collection.modify(metadata={"manifest": json.dumps(manifest, sort_keys=True),
-                                         "chunks": chunks})
+                                         "chunks": chunks, "revision": uuid.uuid4().hex})
+
+    def revision(self) -> str:
+        """What the collection's chunks are now, as the last sync that changed them left it
+        ("" for a store written before revisions): a copy of the chunk table made under one
+        revision holds for as long as it stays the same (retrieval.py)."""
+        with self.reading():
+            metadata = self.client.get_collection(self.settings.collection).metadata or {}
+        return str(metadata.get("revision", ""))
+
+    def chunk_table(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Every chunk's id, text and metadata, in the store's order."""
+        with self.reading():
+            got = self.collection.get(include=["documents", "metadatas"])
+        return got["ids"], list(got["documents"] or []), list(got["metadatas"] or [])
 
     def _indexed_documents(self) -> dict[str, str]:
         """doc id -> fingerprint of its chunks; "" when they are incomplete or mixed."""

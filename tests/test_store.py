@@ -217,3 +217,84 @@ def test_sentences_an_interrupted_run_left_out_are_added_by_the_next(small: Sett
     report, _ = Assistant(small).index()
     assert (report.added, report.changed, report.unchanged) == ([], [], 2)
     assert set(Assistant(small).store.sentences.get()["documents"]) == wanted
+
+
+def test_the_bm25_index_is_saved_beside_the_store_and_loaded_for_the_same_chunks(
+        small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start with nothing changed loads BM25 instead of tokenising every chunk again; a
+    changed document makes it build and save a new one."""
+    import bm25s
+
+    from assistant.understand import understand
+
+    q = understand("Pilkada di Sumatera Selatan")
+    first = Assistant(small).retriever
+    assert (small.index_dir / "bm25" / "key.json").is_file()
+    scores = first._bm25(q.terms)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("BM25 built again for the same chunks")
+
+    monkeypatch.setattr(bm25s.BM25, "index", refuse)
+    again = Assistant(small).retriever
+    assert (again._bm25(q.terms) == scores).all() and scores.max() > 0
+    assert again.vocab == first.vocab and again.idf == first.idf
+    monkeypatch.undo()
+
+    key = (small.index_dir / "bm25" / "key.json").read_text()
+    write_doc(small.corpus_dir, "doc-a", A + " Sumatera Selatan lagi.")
+    bot = Assistant(small)
+    bot.index()
+    assert (bot.retriever._bm25(q.terms) > 0).sum() > (scores > 0).sum()
+    assert (small.index_dir / "bm25" / "key.json").read_text() != key
+
+
+def test_only_the_trusted_chunks_vectors_are_held_the_rest_come_from_the_store(
+        tmp_path: Path) -> None:
+    """At scale the vectors stay in the store: the retriever holds the trusted documents'
+    (every decision compares them) and reads any other chunk's when an answer needs it,
+    with the same similarity."""
+    from assistant.understand import understand
+
+    corpus = tmp_path / "corpus"
+    write_doc(corpus / "aturan", "doc-a", A)
+    write_doc(corpus / "tambahan", "doc-b", B)
+    write_doc(corpus / "tambahan", "doc-c", C)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chunk_size=60,
+                        trusted_folders="aturan")
+    bot = Assistant(settings)
+    bot.index()
+    retriever = bot.retriever
+    trusted = [i for i, m in enumerate(retriever.metas) if m["doc_id"] == "doc-a"]
+    assert retriever._held == trusted and len(trusted) < len(retriever.ids)
+    found = retriever.search(understand("Berapa kasus netralitas di Sumatera Selatan?"), k=3)
+    assert found.similarity is not None and found.vector is not None
+    every = list(range(len(retriever.ids)))
+    expected = bot.store.vectors(retriever.ids) @ found.vector
+    assert np.abs(np.asarray(found.similarity.of(every)) - expected).max() < 1e-5
+
+
+def test_the_chunk_table_is_read_from_its_copy_while_the_store_is_unchanged(
+        small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting with nothing changed reads the chunk table from the copy beside the index;
+    any sync that changes the chunks gives the store a new revision, so the copy is not
+    used again."""
+    from assistant.store import Store
+
+    first = Assistant(small).retriever
+    revision = Store(small).revision()
+    assert revision and (small.index_dir / "chunks.json").is_file()
+
+    def refuse(self: Store) -> None:
+        raise AssertionError("chunk table read from the store while unchanged")
+
+    monkeypatch.setattr(Store, "chunk_table", refuse)
+    again = Assistant(small).retriever
+    assert (again.ids, again.texts, again.metas) == (first.ids, first.texts, first.metas)
+    monkeypatch.undo()
+
+    write_doc(small.corpus_dir, "doc-c", C)
+    bot = Assistant(small)
+    bot.index()
+    assert bot.store.revision() != revision
+    assert any("Resep" in t for t in bot.retriever.texts)
