@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _index(settings: Settings, args: argparse.Namespace) -> int:
+def _index(settings: Settings, args: argparse.Namespace, repair: bool = True) -> int:
+    """Index what changed; a store that cannot be read is rebuilt when ``repair``, else its
+    message is printed and nothing is done (the app never starts on a damaged index)."""
     from tqdm import tqdm
 
     from assistant.chat import Assistant
@@ -88,6 +90,8 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 check_store(settings)
             except StoreDamaged as exc:
+                if not repair:
+                    raise
                 reason = f"the index could not be read: {exc.detail}"
         if reason:
             print(f"Rebuilding the index from scratch ({reason})", flush=True)
@@ -206,8 +210,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Indexing here, not in a `netralitas index` run before, saves `make run` a second start
     # of Python, its imports and the model (README, "Speed").
-    if not args.no_index and (code := _index(settings, argparse.Namespace(rebuild=False))):
-        return code
+    if not args.no_index and (code := _index(settings, argparse.Namespace(rebuild=False),
+                                             repair=False)):
+        raise SystemExit(code)
     if args.host:
         settings = settings.replace(host=args.host)
     if args.port:

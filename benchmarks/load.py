@@ -168,9 +168,18 @@ def run_users(url: str, users: int, questions: list[str], per_user: int,
     return latencies, failures, time.monotonic() - started[0]
 
 
-def measure(args: argparse.Namespace, env: dict[str, str], log: IO[bytes]
-            ) -> tuple[list[float], list[str], float]:
-    """Serve, (warm,) run the users, stop everything started."""
+def peak_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(args: argparse.Namespace, env: dict[str, str], log: IO[bytes],
+            peak: list[float]) -> tuple[list[float], list[str], float]:
+    """Serve, (warm,) run the users, stop everything started; the server's peak memory is
+    appended to ``peak``."""
     port = free_port()
     server = serve(port, env, log)
     busy = None
@@ -187,6 +196,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], log: IO[bytes]
         if busy:
             busy.kill()
             busy.wait()
+        peak.append(peak_mb(server.pid))
         server.terminate()
         try:
             server.wait(20)
@@ -223,7 +233,8 @@ def main() -> None:
     if args.threads is not None:
         env["NETRALITAS_EMBEDDING_THREADS"] = str(args.threads)
     with tempfile.TemporaryFile() as log:
-        latencies, failures, wall = measure(args, env, log)
+        peak: list[float] = []
+        latencies, failures, wall = measure(args, env, log, peak)
     if stub:
         stub.close()
 
@@ -233,6 +244,7 @@ def main() -> None:
         "median_ms": statistics.median(ms) if ms else None,
         "p95_ms": ms[int(0.95 * (len(ms) - 1))] if ms else None,
         "max_ms": ms[-1] if ms else None, "wall_s": wall, "busy_core": args.busy,
+        "server_peak_mb": peak[0] if peak else None,
         "warmed": args.warm,
         "hung_llm_s": args.hung_llm,
         "llm_arrivals_spread_s": max(stub.arrivals) - min(stub.arrivals)
@@ -243,7 +255,8 @@ def main() -> None:
     label += f", LLM server hung {args.hung_llm:g} s (llm_timeout {args.llm_timeout:g} s)" \
         if stub else ", no LLM"
     print(f"{args.users} users x {args.questions} questions{label}: "
-          f"{figures['requests']} requests, {len(failures)} failed, in {wall:.1f} s")
+          f"{figures['requests']} requests, {len(failures)} failed, in {wall:.1f} s; "
+          f"server peak memory {figures['server_peak_mb']:.0f} MB")
     if ms:
         print(f"latency: median {figures['median_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms, "
               f"max {figures['max_ms']:.0f} ms")
