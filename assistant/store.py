@@ -365,8 +365,13 @@ class Store:
             chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
             todo.append((doc, chunks))
             (report.changed if doc.id in indexed else report.added).append(doc.id)
+        # Read before anything is written: were the sentences complete for the chunks as
+        # they stood? Then marked incomplete until the sentences step has run, so that a run
+        # killed after writing chunks leaves it to the next run to finish.
+        complete = bool((self.sentences.metadata or {}).get("complete"))
         if current != wanted or removed or todo:
             self._describe(wanted, chunks=-1)  # being written: no count to expect yet
+            self.sentences.modify(metadata={"complete": False})
         for doc_id in removed:
             self.collection.delete(where={"doc_id": doc_id})
             report.removed.append(doc_id)
@@ -403,24 +408,38 @@ class Store:
         report.chunks = self.count()
         if (self.collection.metadata or {}).get("chunks") != report.chunks:
             self._describe(wanted, report.chunks)
-        if todo or removed or not (self.sentences.metadata or {}).get("complete"):
+        if removed or report.changed or not complete or current != wanted:
             self._sync_sentences(embedder, sentence_progress)
+        elif todo:  # documents added only: no sentence can have gone stale
+            self._sync_sentences(embedder, sentence_progress,
+                                 [c for _, chunks in todo for c in chunks])
         return report
 
-    def _sync_sentences(self, embedder: Embedder,
-                        progress: Callable[[int, int], None] | None) -> None:
-        """Embed the quotable sentences of every chunk the store lacks, drop those no chunk
-        holds any more, and mark the collection complete once it is."""
+    def _sync_sentences(self, embedder: Embedder, progress: Callable[[int, int], None] | None,
+                        added: list[Chunk] | None = None) -> None:
+        """Embed the quotable sentences of every chunk (or only of the ``added`` ones) the
+        store lacks, drop those no chunk holds any more (not needed when chunks were only
+        added: at 100k chunks, reading them all takes about ten seconds), and mark the
+        collection complete once it is."""
         self.sentences.modify(metadata={"complete": False})
-        got = self.collection.get(include=["documents", "metadatas"])
+        if added is None:
+            got = self.collection.get(include=["documents", "metadatas"])
+            chunks = zip(got["documents"] or [], got["metadatas"] or [], strict=True)
+        else:
+            chunks = ((c.text, c.metadata) for c in added)
         wanted: dict[str, str] = {}
-        for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+        for text, meta in chunks:
             if quotable(meta):
                 wanted.update((sentence_id(s), s) for s in quoted_sentences(text))
-        have = set(self.sentences.get(include=[])["ids"])
-        stale = sorted(have - set(wanted))
-        for start in range(0, len(stale), 1000):
-            self.sentences.delete(ids=stale[start:start + 1000])
+        if added is None:
+            have = set(self.sentences.get(include=[])["ids"])
+            stale = sorted(have - set(wanted))
+            for start in range(0, len(stale), 1000):
+                self.sentences.delete(ids=stale[start:start + 1000])
+        else:
+            ids = list(wanted)
+            have = {i for start in range(0, len(ids), 1000) for i in
+                    self.sentences.get(ids=ids[start:start + 1000], include=[])["ids"]}
         # Shortest first: sentences of like length then share an embedding pass.
         missing = sorted((i for i in wanted if i not in have), key=lambda i: len(wanted[i]))
         for start in range(0, len(missing), EMBED_BATCH):

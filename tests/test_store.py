@@ -298,3 +298,28 @@ def test_the_chunk_table_is_read_from_its_copy_while_the_store_is_unchanged(
     bot.index()
     assert bot.store.revision() != revision
     assert any("Resep" in t for t in bot.retriever.texts)
+
+
+def test_a_document_added_embeds_its_sentences_without_reading_every_chunk(
+        small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only additions: no sentence can have gone stale, so the sentences step reads the new
+    chunks only (at 100k chunks reading them all takes seconds), and the index still holds
+    every quotable sentence."""
+    Assistant(small).index()
+    write_doc(small.corpus_dir, "doc-c", C)
+    bot = Assistant(small)
+    read: list[object] = []
+    original = bot.store.collection.get
+
+    def spy(*args: object, **kwargs: object) -> object:
+        read.append(kwargs.get("include"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bot.store.collection, "get", spy)
+    report, _ = bot.index()
+    assert report.added == ["doc-c"]
+    assert not any("documents" in (include or []) for include in read)
+    monkeypatch.undo()
+    stored = set(bot.store.sentences.get()["documents"])
+    assert stored == _quotable_sentences(bot) and any("Resep" in s for s in stored)
+    assert bot.store.sentences.metadata["complete"]
