@@ -286,8 +286,8 @@ class Store:
         if not sentences:
             return {}
         with self.reading():
-            got = self.sentences.get(ids=[sentence_id(s) for s in sentences],
-                                     include=["documents", "embeddings"])
+            got = _get(self.sentences, ["documents", "embeddings"],
+                       [sentence_id(s) for s in sentences])
         vectors = got["embeddings"] if got["embeddings"] is not None else []
         return {text: np.asarray(v, dtype=np.float32)
                 for text, v in zip(got["documents"] or [], vectors, strict=True)}
@@ -297,7 +297,7 @@ class Store:
         if not ids:
             return np.zeros((0, 0), np.float32)
         with self.reading():
-            got = self.collection.get(ids=ids, include=["embeddings"])
+            got = _get(self.collection, ["embeddings"], ids)
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
         return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
@@ -423,7 +423,7 @@ class Store:
         collection complete once it is."""
         self.sentences.modify(metadata={"complete": False})
         if added is None:
-            got = self.collection.get(include=["documents", "metadatas"])
+            got = _get(self.collection, ["documents", "metadatas"])
             chunks = zip(got["documents"] or [], got["metadatas"] or [], strict=True)
         else:
             chunks = ((c.text, c.metadata) for c in added)
@@ -432,14 +432,13 @@ class Store:
             if quotable(meta):
                 wanted.update((sentence_id(s), s) for s in quoted_sentences(text))
         if added is None:
-            have = set(self.sentences.get(include=[])["ids"])
+            have = set(_get(self.sentences, [])["ids"])
             stale = sorted(have - set(wanted))
             for start in range(0, len(stale), 1000):
                 self.sentences.delete(ids=stale[start:start + 1000])
         else:
             ids = list(wanted)
-            have = {i for start in range(0, len(ids), 1000) for i in
-                    self.sentences.get(ids=ids[start:start + 1000], include=[])["ids"]}
+            have = set(_get(self.sentences, [], ids)["ids"])
         # Shortest first: sentences of like length then share an embedding pass.
         missing = sorted((i for i in wanted if i not in have), key=lambda i: len(wanted[i]))
         for start in range(0, len(missing), EMBED_BATCH):
@@ -469,12 +468,12 @@ class Store:
     def chunk_table(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Every chunk's id, text and metadata, in the store's order."""
         with self.reading():
-            got = self.collection.get(include=["documents", "metadatas"])
+            got = _get(self.collection, ["documents", "metadatas"])
         return got["ids"], list(got["documents"] or []), list(got["metadatas"] or [])
 
     def _indexed_documents(self) -> dict[str, str]:
         """doc id -> fingerprint of its chunks; "" when they are incomplete or mixed."""
-        got = self.collection.get(include=["metadatas"])
+        got = _get(self.collection, ["metadatas"])
         seen: dict[str, tuple[set[str], int, int]] = {}
         for meta in got["metadatas"] or []:
             hashes, found, expected = seen.get(meta["doc_id"], (set(), 0, int(meta["n_chunks"])))
@@ -489,6 +488,32 @@ class Store:
 # (embedding.py sorts a request by length), few enough that the progress moves every few
 # seconds and an interrupted run loses little.
 EMBED_BATCH = 256
+
+# Items per Chroma request: one get of every item fails past about 30k items ("too many SQL
+# variables", seen at 100k chunks), so reads go page by page.
+PAGE = 5000
+
+
+def _get(collection: Collection, include: list[str], ids: list[str] | None = None
+         ) -> dict[str, list[Any]]:
+    """``collection.get`` of every item (or of ``ids``), a page at a time; the lists asked
+    for in ``include`` plus the ids, in the store's order (the order of ``ids``' pages)."""
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        if ids is None:
+            got = collection.get(include=include, limit=PAGE, offset=offset)
+        else:
+            if offset >= len(ids):
+                break
+            got = collection.get(ids=ids[offset:offset + PAGE], include=include)
+        for key in out:
+            found = got[key]
+            out[key].extend(found if found is not None else [])
+        if ids is None and len(got["ids"]) < PAGE:
+            break
+        offset += PAGE
+    return out
 
 
 def _batches(todo: list[tuple[Document, list[Chunk]]], size: int

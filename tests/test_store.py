@@ -9,6 +9,7 @@ import pytest
 
 from assistant.chat import Assistant
 from assistant.settings import Settings
+from assistant.store import Store
 from assistant.understand import understand
 from tests.conftest import write_doc
 
@@ -323,3 +324,24 @@ def test_a_document_added_embeds_its_sentences_without_reading_every_chunk(
     stored = set(bot.store.sentences.get()["documents"])
     assert stored == _quotable_sentences(bot) and any("Resep" in s for s in stored)
     assert bot.store.sentences.metadata["complete"]
+
+
+def test_reads_go_page_by_page(small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chroma refuses one get of every item past about 30k items, so the store reads page by
+    page: with pages of two items, indexing, a change and the chunk table give what they
+    give in one page."""
+    import assistant.store as store
+
+    bot = Assistant(small)
+    bot.index()
+    whole = bot.store.chunk_table()
+    sentences = set(bot.store.sentences.get()["documents"])
+    monkeypatch.setattr(store, "PAGE", 2)
+    assert bot.store.chunk_table() == whole and len(whole[0]) > 2
+    write_doc(small.corpus_dir, "doc-b", B + " Kalimat baru tentang Bawaslu di Palembang.")
+    report, _ = Assistant(small).index()
+    assert report.changed == ["doc-b"]
+    changed = set(Store(small).sentences.get()["documents"])
+    assert changed != sentences and changed == _quotable_sentences(Assistant(small))
+    ids = Store(small).chunk_table()[0]
+    assert Store(small).vectors(ids).shape == (len(ids), 384)
