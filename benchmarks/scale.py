@@ -169,6 +169,7 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
                 ax.plot([r["size"] for r in mine], [r[key] for r in mine], marker="o",
                         label=store)
         ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("chunks in the index")
         ax.set_title(label)
         ax.grid(True, alpha=0.3)
@@ -189,7 +190,12 @@ def main() -> None:
                         help="keep corpora and indexes under --work between runs")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--plot-only", action="store_true",
+                        help="draw --plot from the rows in --json, measuring nothing")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads(args.json.read_text()), args.plot)
+        return
 
     args.work.mkdir(parents=True, exist_ok=True)
     questions = dev_questions(args.questions)
