@@ -419,7 +419,7 @@ class Store:
                         added: list[Chunk] | None = None) -> None:
         """Embed the quotable sentences of every chunk (or only of the ``added`` ones) the
         store lacks, drop those no chunk holds any more (not needed when chunks were only
-        added: at 100k chunks, reading them all takes about ten seconds), and mark the
+        added: reading them all took 1.1 s at 10k chunks and grows with them), and mark the
         collection complete once it is."""
         self.sentences.modify(metadata={"complete": False})
         if added is None:
