@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import Runnable, RunnableConfig
+
 from assistant.answer import Answer, InvalidQuestion
 from assistant.calibration import Calibration
 from assistant.compose import compose, messages
@@ -26,6 +28,7 @@ from assistant.documents import (
     load_file,
 )
 from assistant.embedding import Embedder
+from assistant.integrations import AssistantRetriever
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store, SyncReport, manifest_for
@@ -33,7 +36,10 @@ from assistant.text import detect_language, normalise
 from assistant.understand import History, Question, understand
 
 
-class Assistant:
+class Assistant(Runnable[str | dict[str, Any], Answer]):
+    """Answers questions (``ask``); a LangChain ``Runnable`` too (``invoke``, ``batch``,
+    ``stream``), and ``as_retriever`` gives its passages to other chains."""
+
     def __init__(self, settings: Settings | None = None, chat_model: Any | None = None,
                  calibration: Calibration | None = None) -> None:
         self.settings = settings or Settings.from_env()
@@ -146,6 +152,20 @@ class Assistant:
             answer = phrase_with_llm(self.chat_model, answer, history or [], q.lang,
                                      secrets=(self.settings.llm_api_key,))
         return answer
+
+    # -- LangChain ----------------------------------------------------------------------
+    def invoke(self, input: str | dict[str, Any], config: RunnableConfig | None = None,
+               **kwargs: Any) -> Answer:
+        """A question, or ``{"question": ..., "history": [...]}``. ``batch`` answers several
+        at once on threads (answering is thread-safe); ``stream`` yields the one answer."""
+        if isinstance(input, dict):
+            return self.ask(str(input.get("question", "")), input.get("history"))
+        return self.ask(str(input))
+
+    def as_retriever(self, k: int | None = None) -> AssistantRetriever:
+        """The passages an answer would rest on, as LangChain documents with the citation's
+        fields (doc_id, chunk_id, title, type, publisher, date, url, article, score)."""
+        return AssistantRetriever(assistant=self, k=k)
 
     @property
     def chat_model(self) -> Any | None:
