@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,13 @@ def quotable(metadata: dict[str, Any]) -> bool:
     """Whether an answer may quote sentences of a chunk with this metadata."""
     return (metadata.get("type") != OUT_OF_SCOPE_TYPE
             and str(metadata.get("section", "")).lower() not in QUESTION_SECTIONS)
+
+
+def stored_sentences(chunks: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The quotable sentences of (text, metadata) chunks, each once, in order: what the
+    index embeds (store.py) and what the retriever reads of them."""
+    return list(dict.fromkeys(s for text, meta in chunks if quotable(meta)
+                              for s in quoted_sentences(text)))
 
 
 def quoted_sentences(text: str) -> list[str]:

@@ -195,7 +195,6 @@ class _OnnxModel:
 
         config = json.loads((Path(folder) / "sentence_bert_config.json").read_text("utf-8"))
         self.tokenizer = _Pieces(Path(folder), int(config["max_seq_length"]))
-        self.pad = self.tokenizer.pad
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads  # 0: one per core
         options.inter_op_num_threads = 1
@@ -223,7 +222,7 @@ class _OnnxModel:
                 end += 1
             part, start = order[start:end], end
             width = len(ids[part[-1]])
-            batch = np.full((len(part), width), self.pad, dtype=np.int64)
+            batch = np.full((len(part), width), self.tokenizer.pad, dtype=np.int64)
             mask = np.zeros((len(part), width), dtype=np.int64)
             for row, i in enumerate(part):
                 batch[row, :len(ids[i])] = ids[i]
@@ -329,7 +328,7 @@ class Embedder(Embeddings):
         return out
 
     def _pass(self, texts: list[str], prompt: str) -> np.ndarray:
-        """One forward pass per ``PASS_TEXTS`` texts, on the calling thread."""
+        """The model's forward passes over ``texts``, on the calling thread."""
         return self.model.encode(texts, prompt)
 
     @property

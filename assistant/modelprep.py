@@ -56,7 +56,7 @@ ONNX_FILE = "onnx/model.onnx"
 WORD_EMBEDDINGS_FILE = "onnx/word_embeddings.npy"
 # The tokenizer.json's Unigram model as SentencePiece models: the ``tokenizers`` library
 # holds this 250k-piece vocabulary in about 290 MB, SentencePiece in about 55 MB, with the
-# same token ids (tests/test_embedding.py). One model only normalises (the precompiled
+# same token ids (tests/test_modelprep.py). One model only normalises (the precompiled
 # character map), the other segments; embedding.py does the whitespace rules in between.
 PIECES_FILE = "onnx/pieces.model"
 NORMALIZER_FILE = "onnx/normalizer.model"

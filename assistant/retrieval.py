@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 
 from assistant import text as text_module
-from assistant.chunking import quotable, quoted_sentences
+from assistant.chunking import stored_sentences
 from assistant.embedding import Embedder
 from assistant.settings import Settings
 from assistant.store import Store
@@ -72,9 +72,6 @@ class Similarity:
                                    strict=True))
         return [self._known[i] for i in positions]
 
-    def __getitem__(self, position: int) -> float:
-        return self.of([position])[0]
-
 
 @dataclass
 class Retrieval:
@@ -101,9 +98,8 @@ class Retriever:
         # The stored vectors of the trusted chunks' quotable sentences, which rule answers
         # quote (read once: asking the store for them per answer slowed 50 users at once),
         # and of any other sentence quoted before, shared by concurrent answers under a lock.
-        self._held_sentences = store.sentence_vectors(list(dict.fromkeys(
-            s for i in self._held if quotable(self.metas[i])
-            for s in quoted_sentences(self.texts[i]))))
+        self._held_sentences = store.sentence_vectors(stored_sentences(
+            (self.texts[i], self.metas[i]) for i in self._held))
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
         self._terms: dict[str, set[str]] = {}

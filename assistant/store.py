@@ -43,7 +43,7 @@ import chromadb
 import numpy as np
 from chromadb.api.models.Collection import Collection
 
-from assistant.chunking import Chunk, chunk_document, quotable, quoted_sentences
+from assistant.chunking import Chunk, chunk_document, stored_sentences
 from assistant.documents import Document
 from assistant.embedding import Embedder
 from assistant.settings import Settings
@@ -129,7 +129,6 @@ def store_folder(settings: Settings) -> Path:
 _PROBE = """
 import json, sys
 import chromadb
-import numpy as np
 folder, collections = sys.argv[1], sys.argv[2:]
 client = chromadb.PersistentClient(path=folder,
                                    settings=chromadb.Settings(anonymized_telemetry=False))
@@ -288,9 +287,8 @@ class Store:
         with self.reading():
             got = _get(self.sentences, ["documents", "embeddings"],
                        [sentence_id(s) for s in sentences])
-        vectors = got["embeddings"] if got["embeddings"] is not None else []
         return {text: np.asarray(v, dtype=np.float32)
-                for text, v in zip(got["documents"] or [], vectors, strict=True)}
+                for text, v in zip(got["documents"], got["embeddings"], strict=True)}
 
     def vectors(self, ids: list[str]) -> np.ndarray:
         """The chunks' vectors, in the order of ``ids`` (each must be in the index)."""
@@ -424,21 +422,17 @@ class Store:
         self.sentences.modify(metadata={"complete": False})
         if added is None:
             got = _get(self.collection, ["documents", "metadatas"])
-            chunks = zip(got["documents"] or [], got["metadatas"] or [], strict=True)
+            chunks = zip(got["documents"], got["metadatas"], strict=True)
         else:
             chunks = ((c.text, c.metadata) for c in added)
-        wanted: dict[str, str] = {}
-        for text, meta in chunks:
-            if quotable(meta):
-                wanted.update((sentence_id(s), s) for s in quoted_sentences(text))
+        wanted = {sentence_id(s): s for s in stored_sentences(chunks)}
         if added is None:
             have = set(_get(self.sentences, [])["ids"])
             stale = sorted(have - set(wanted))
             for start in range(0, len(stale), 1000):
                 self.sentences.delete(ids=stale[start:start + 1000])
         else:
-            ids = list(wanted)
-            have = set(_get(self.sentences, [], ids)["ids"])
+            have = set(_get(self.sentences, [], list(wanted))["ids"])
         # Shortest first: sentences of like length then share an embedding pass.
         missing = sorted((i for i in wanted if i not in have), key=lambda i: len(wanted[i]))
         for start in range(0, len(missing), EMBED_BATCH):
@@ -469,13 +463,13 @@ class Store:
         """Every chunk's id, text and metadata, in the store's order."""
         with self.reading():
             got = _get(self.collection, ["documents", "metadatas"])
-        return got["ids"], list(got["documents"] or []), list(got["metadatas"] or [])
+        return got["ids"], got["documents"], got["metadatas"]
 
     def _indexed_documents(self) -> dict[str, str]:
         """doc id -> fingerprint of its chunks; "" when they are incomplete or mixed."""
         got = _get(self.collection, ["metadatas"])
         seen: dict[str, tuple[set[str], int, int]] = {}
-        for meta in got["metadatas"] or []:
+        for meta in got["metadatas"]:
             hashes, found, expected = seen.get(meta["doc_id"], (set(), 0, int(meta["n_chunks"])))
             seen[meta["doc_id"]] = (hashes | {str(meta["doc_hash"])}, found + 1, expected)
         return {

@@ -124,15 +124,13 @@ def measure(size: int, work: Path, questions: list[str], server: bool, reuse: bo
         if server:
             served = work / f"served-{size}"
             env["NETRALITAS_INDEX_DIR"] = str(work / f"server-local-{size}")
-            if reuse and (index / "chroma").is_dir():
-                shutil.rmtree(served, ignore_errors=True)
+            shutil.rmtree(served, ignore_errors=True)
+            copied = reuse and (index / "chroma").is_dir()
+            if copied:
                 shutil.copytree(index / "chroma", served)
-                proc, port = chroma_server(served)
-                env.update(NETRALITAS_CHROMA_HOST="127.0.0.1", NETRALITAS_CHROMA_PORT=str(port))
-            else:
-                shutil.rmtree(served, ignore_errors=True)
-                proc, port = chroma_server(served)
-                env.update(NETRALITAS_CHROMA_HOST="127.0.0.1", NETRALITAS_CHROMA_PORT=str(port))
+            proc, port = chroma_server(served)
+            env.update(NETRALITAS_CHROMA_HOST="127.0.0.1", NETRALITAS_CHROMA_PORT=str(port))
+            if not copied:
                 row["index"] = child(INDEX, env)
         elif not (reuse and (index / "chroma").is_dir()):
             shutil.rmtree(index, ignore_errors=True)
