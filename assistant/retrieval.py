@@ -128,7 +128,7 @@ class Retriever:
         "Scale"). A copy is made only when the revision did not change while
         the table was read."""
         path = self.settings.index_dir / "chunks.json"
-        revision = self.store.revision()
+        revision = self.revision = self.store.revision()
         if revision:
             try:
                 saved = json.loads(path.read_text(encoding="utf-8"))
@@ -201,6 +201,9 @@ class Retriever:
         lexical = self._bm25(q.terms)
         depth = max(8 * k, 40)
         dense = self.store.query(vector.tolist(), depth) if mode != "bm25" else []
+        # Chunks another process added since this table was read (an app instance on the
+        # same Chroma server) wait for the next refresh (chat.py); removed ones are not found.
+        dense = [(c, x) for c, x in dense if c in self.position]
         for c, x in dense:
             similarity.learn(self.position[c], x)
         order = np.argsort(-lexical)[:depth]

@@ -61,12 +61,19 @@ class Settings:
     chroma_host: str = ""
     chroma_port: int = 8000
     collection: str = "netralitas"
-    # Optional LLM server (OpenAI-compatible). Empty base URL: extractive answers only.
-    llm_base_url: str = ""
+    # Optional LLM that phrases the decided answer and condenses follow-ups (README, "With
+    # an LLM"): none (the default: answers built from the sources alone) | openai (any
+    # OpenAI-compatible server: vLLM, llama.cpp, LM Studio, a hosted API) | ollama.
+    llm_provider: str = "none"
+    llm_base_url: str = ""  # openai: required; ollama: default http://127.0.0.1:11434
     llm_model: str = "local-model"
+    # Read from NETRALITAS_LLM_API_KEY like every field; never shown in a repr or a log.
     llm_api_key: str = field(default="not-needed", repr=False)
-    llm_timeout: float = 60.0
+    llm_timeout: float = 60.0  # seconds for a whole reply, streamed or not
     llm_max_tokens: int = 512
+    # Several app instances on one Chroma server: each checks this often (seconds) whether
+    # another one changed the index, and then reloads its retriever.
+    refresh_seconds: float = 10.0
     # App.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -114,6 +121,16 @@ class Settings:
         if result.embedding_dtype not in {"auto", "float32", "bfloat16"}:
             raise ValueError("embedding_dtype must be auto, float32 or bfloat16, "
                              f"not {result.embedding_dtype!r}")
+        if result.llm_provider not in {"none", "openai", "ollama"}:
+            raise ValueError(f"llm_provider must be none, openai or ollama, not "
+                             f"{result.llm_provider!r}")
+        if result.llm_provider == "openai" and not result.llm_base_url:
+            raise ValueError("llm_provider openai needs llm_base_url (the server's /v1 URL)")
+        if result.llm_provider == "none" and result.llm_base_url:
+            raise ValueError("llm_base_url is set but llm_provider is none: set llm_provider "
+                             "to openai or ollama (NETRALITAS_LLM_PROVIDER)")
+        if result.llm_timeout <= 0 or result.llm_max_tokens < 1:
+            raise ValueError("llm_timeout must be positive and llm_max_tokens at least 1")
         return result
 
     @property

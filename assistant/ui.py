@@ -11,12 +11,12 @@ its look in ``prompts/ui.css``.
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import random
 import re
-import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,7 +34,6 @@ from assistant.documents import SUPPORTED, DocumentError
 from assistant.export import answer_markdown, session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
-from assistant.store import StoreError, start_check
 from assistant.text import turn_text
 from assistant.topics import Card, Scenario, rule_cards, scenarios
 
@@ -151,6 +150,11 @@ def chat_turn(answer: Answer, passage: Callable[[str], str] | None = None) -> st
     return "\n\n".join(p for p in parts if p)
 
 
+def _preview(text: str) -> str:
+    """An LLM's words while they stream: plain text, marked as not yet checked."""
+    return f'<div class="preview">{html.escape(text, quote=False)}</div>'
+
+
 def _restored(data: Any) -> Answer | None:
     """An answer the browser kept, or None when what it kept is not one (an older version's,
     or edited by hand)."""
@@ -245,24 +249,36 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     quiz = Quiz({lang: scenarios(assistant.retriever, lang) for _, lang in LANGUAGES})
 
     def respond(message: str, history: list[dict[str, Any]],
-                answers: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+                answers: list[dict[str, Any]] | None) -> Iterator[tuple[Any, ...]]:
         """One question asked in the chat; a question the assistant refuses (empty, too
-        long) leaves the conversation and the typed text as they are, with a notice. The
-        session's answers are kept in the browser as data, so the export still holds them
-        after a reload."""
+        long) leaves the conversation and the typed text as they are, with a notice. With an
+        LLM its words show as they come, as plain text; the answer replaces them once checked,
+        with its badge and sources. The session's answers are kept in the browser as data,
+        so the export still holds them after a reload."""
         history = list(history or [])
         asked = [m for m in history if m.get("role") == "user"]
+        stream = assistant.ask_stream(message, history=asked)
         try:
-            answer = assistant.ask(message, history=asked)
+            first = next(stream)
         except InvalidQuestion as exc:
-            return (history, message, gr.update(value=str(exc), visible=True),
-                    *[gr.update()] * MAX_ALTERNATIVES, answers or [], gr.update())
-        history += [{"role": "user", "content": message},
-                    {"role": "assistant",
-                     "content": chat_turn(answer, assistant.retriever.passage)}]
-        return (history, "", gr.update(value="", visible=False),
-                *_alternative_buttons(answer), [*(answers or []), answer.to_dict()],
-                answer_markdown(answer))
+            yield (history, message, gr.update(value=str(exc), visible=True),
+                   *[gr.update()] * MAX_ALTERNATIVES, answers or [], gr.update())
+            return
+        history.append({"role": "user", "content": message})
+        preview, item = "", first
+        for item in itertools.chain([first], stream):
+            if isinstance(item, str):
+                preview += item
+                turn = {"role": "assistant", "content": _preview(preview)}
+                yield ([*history, turn], "", gr.update(value="", visible=False),
+                       *[gr.update()] * (MAX_ALTERNATIVES + 2))
+        answer = item
+        assert isinstance(answer, Answer)
+        history.append({"role": "assistant",
+                        "content": chat_turn(answer, assistant.retriever.passage)})
+        yield (history, "", gr.update(value="", visible=False),
+               *_alternative_buttons(answer), [*(answers or []), answer.to_dict()],
+               answer_markdown(answer))
 
     def answer_api(question: str, history: list[str] | None = None) -> dict[str, Any]:
         """The structured answer (text, verdict, basis, sanction, citations, ...) as JSON;
@@ -457,21 +473,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def launch(settings: Settings | None = None, **kwargs: Any) -> None:
+def launch(settings: Settings | None = None, **kwargs: Any) -> gr.Blocks:
+    """Serve the app, and its OpenAI-compatible endpoint at /v1 on the same port; returns the
+    app (to ``close()`` it when launched with ``prevent_thread_lock=True``)."""
+    from assistant.api import ready, router
+
     settings = settings or Settings.from_env()
-    start_check(settings)  # in a child process while the model loads
-    try:
-        assistant = Assistant(settings)
-        _ = assistant.retriever  # index and load before the first visitor arrives
-    except StoreError as exc:  # never serve half-broken: say why and how to fix it
-        print(exc, file=sys.stderr)
-        raise SystemExit(1) from None
+    assistant = ready(settings, "app")
     auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and not auth:
-        print(f"warning: serving on {settings.host} without a login: anyone on the network "
-              "can use the app; set --auth user:password", file=sys.stderr)
     # Gradio runs answers in its thread pool (40 by default): at least one per answer at once.
     kwargs.setdefault("max_threads", max(40, settings.concurrency + 8))
-    build_app(assistant).queue().launch(
+    # The OpenAI-compatible endpoint (api.py, behind the same login) on the same port: its
+    # routes go into Gradio's FastAPI app as it is created, so they answer from the first
+    # request on and launch blocks (or not) exactly as Gradio decides.
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["routes"] = [*app_kwargs.get("routes", []), *router(assistant).routes]
+    blocks = build_app(assistant)
+    blocks.queue().launch(
         server_name=settings.host, server_port=settings.port, auth=auth, **launch_options(),
-        **kwargs)
+        app_kwargs=app_kwargs, **kwargs)
+    return blocks

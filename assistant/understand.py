@@ -408,7 +408,7 @@ def _parts(q: Question) -> tuple[Question, ...]:
 
 def _previous(history: History) -> Question | None:
     """The last user turn of the history, itself understood in its own history."""
-    turns = [t for t in _user_turns(history) if t.strip()][-MAX_TURNS:]
+    turns = [t for t in user_turns(history) if t.strip()][-MAX_TURNS:]
     if not turns:
         return None
     earlier = [{"role": "user", "content": t} for t in turns[:-1]]
@@ -464,7 +464,8 @@ def _setting_words(q: Question) -> list[str]:
     return [*q.actors, *q.elections, *dict.fromkeys(situation + election)]
 
 
-def _user_turns(history: History) -> list[str]:
+def user_turns(history: History) -> list[str]:
+    """The user's turns of a history, in any of the shapes it comes in."""
     turns: list[str] = []
     for item in history:
         if isinstance(item, dict) and item.get("role") == "user":

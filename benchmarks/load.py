@@ -26,7 +26,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +33,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # the stub LLM server, tests/llm_stub.py
+
+from tests.llm_stub import StubLLM  # noqa: E402
 
 
 def dev_questions() -> list[str]:
@@ -47,46 +49,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class HungLLM:
-    """An OpenAI-compatible stub on loopback that holds every request for `hang` seconds
-    (or until stopped) and notes when each arrived."""
-
-    def __init__(self, hang: float) -> None:
-        self.stop = threading.Event()
-        self.arrivals: list[float] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                stub.arrivals.append(time.monotonic())
-                stub.stop.wait(hang)
-                body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                                   "model": "stub", "choices": [{
-                                       "index": 0, "finish_reason": "stop",
-                                       "message": {"role": "assistant", "content": "-"}}]})
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(body.encode())
-                except OSError:
-                    pass  # the client gave up (its llm_timeout): nothing to answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def serve(port: int, env: dict[str, str], log: IO[bytes], wait: float = 180.0
@@ -224,9 +186,10 @@ def main() -> None:
     args = parser.parse_args()
 
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
-    stub = HungLLM(args.hung_llm) if args.hung_llm else None
+    # A stub that holds every request --hung-llm seconds (or until closed), noting arrivals.
+    stub = StubLLM(hang=args.hung_llm) if args.hung_llm else None
     if stub:
-        env.update(NETRALITAS_LLM_BASE_URL=stub.url,
+        env.update(NETRALITAS_LLM_PROVIDER="openai", NETRALITAS_LLM_BASE_URL=stub.url,
                    NETRALITAS_LLM_TIMEOUT=str(args.llm_timeout))
     if args.concurrency:
         env["NETRALITAS_CONCURRENCY"] = str(args.concurrency)

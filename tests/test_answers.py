@@ -102,8 +102,8 @@ def test_dead_llm_server_falls_back_to_the_extractive_answer(settings: Settings)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    bot = Assistant(settings.replace(llm_base_url=f"http://127.0.0.1:{port}/v1",
-                                     llm_timeout=5))
+    bot = Assistant(settings.replace(llm_provider="openai", llm_timeout=5,
+                                     llm_base_url=f"http://127.0.0.1:{port}/v1"))
     answer = bot.ask("Bolehkah ASN memberi like pada unggahan calon bupati?")
     assert answer.grounded and answer.text.startswith("Tidak boleh.")
     assert "Server LLM tidak dapat dihubungi" in answer.text
@@ -125,7 +125,8 @@ def test_ask_builds_the_index_on_first_use(tmp_path, settings: Settings) -> None
     assert answer.grounded and (tmp_path / "index" / "chroma").is_dir()
 
 
-def test_llm_prompt_carries_the_cited_passages_and_history(assistant: Assistant) -> None:
+def test_llm_prompt_carries_the_decision_passages_and_history(assistant: Assistant) -> None:
+    from assistant.compose import messages, without_sources
     from assistant.llm import build_messages
 
     answer = assistant.ask("Bolehkah ASN memberi like pada unggahan calon bupati?")
@@ -133,6 +134,9 @@ def test_llm_prompt_carries_the_cited_passages_and_history(assistant: Assistant)
     msgs = build_messages(answer, history, "en")
     system = msgs[0].content
     assert f"[1] {answer.citations[0].title}: {answer.citations[0].quote}" in system
-    assert "English" in system and answer.text in system
+    assert "English" in system and without_sources(answer) in system
+    label = messages()["en"]["verdict_label"]["tidak_boleh"]
+    assert f"Verdict: {label}" in system and answer.basis[0].label in system
+    assert answer.sanction is not None and answer.sanction.text in system
     assert [m.type for m in msgs] == ["system", "human", "ai", "human"]
     assert msgs[-1].content == answer.question

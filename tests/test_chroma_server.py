@@ -9,12 +9,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import chromadb
 import pytest
+from gradio_client import Client
 
+from assistant.answer import Answer
 from assistant.chat import Assistant
 from assistant.settings import Settings
+from assistant.ui import build_app
 from tests.conftest import write_doc
 
 
@@ -59,3 +63,44 @@ def test_index_and_answer_through_a_chroma_server(tmp_path: Path, chroma_port: i
     assert again.unchanged == 2 and again.added == []
     answer = fresh.ask("Berapa kasus pelanggaran netralitas ASN di Sumatera Selatan?")
     assert answer.citations[0].doc_id == "bkn-sumsel" and "694" in answer.text
+
+
+def _serve(bot: Assistant) -> tuple[Any, Client]:
+    """The app of one instance on a free loopback port, and a client of it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app(bot).queue()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return app, Client(f"http://127.0.0.1:{port}/", verbose=False)
+
+
+def test_two_app_instances_share_one_chroma_server(tmp_path: Path, chroma_port: int) -> None:
+    """A team: a document added through one instance is answered by the other once it
+    refreshes, without indexing anything itself; an instance that has not refreshed yet
+    still answers from what it loaded."""
+    corpus = tmp_path / "corpus"
+    write_doc(corpus, "bkn-sumsel", "BKN mencatat 694 kasus pelanggaran netralitas ASN di "
+              "Sumatera Selatan menjelang Pilkada 2020. Sebanyak 492 kasus direkomendasikan.")
+    write_doc(corpus, "langsa", "Webinar netralitas ASN digelar BKPSDM Langsa pada Januari 2024.")
+    shared = Settings(corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=chroma_port)
+    first = Assistant(shared.replace(index_dir=tmp_path / "a", auth="admin:rahasia"))
+    first.index()
+    second = Assistant(shared.replace(index_dir=tmp_path / "b", refresh_seconds=0))
+    stale = Assistant(shared.replace(index_dir=tmp_path / "c", refresh_seconds=3600))
+    question = "Berapa kasus pelanggaran netralitas ASN yang dicatat Bawaslu Kabupaten Sabang?"
+    apps = [_serve(first), _serve(second)]
+    try:
+        before = apps[1][1].predict(question, [], api_name="/answer")
+        assert stale.ask(question).citations[:1] == Answer.from_dict(before).citations[:1]
+        new = write_doc(tmp_path / "upload", "bawaslu-sabang", "Bawaslu Kabupaten Sabang "
+                        "mencatat 37 kasus pelanggaran netralitas ASN selama Pilkada 2024.")
+        first.add_document(new)  # what the app's upload calls
+        after = Answer.from_dict(apps[1][1].predict(question, [], api_name="/answer"))
+    finally:
+        for app, _ in apps:
+            app.close()
+    assert all(c.doc_id != "bawaslu-sabang" for c in Answer.from_dict(before).citations)
+    assert after.citations[0].doc_id == "bawaslu-sabang" and "37" in after.text
+    assert not (tmp_path / "b" / "chroma").exists()  # the second instance indexed nothing
+    assert all(c.doc_id != "bawaslu-sabang" for c in stale.ask(question).citations)

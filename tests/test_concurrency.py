@@ -4,13 +4,10 @@ Speed under load is measured by benchmarks/load.py (`make load`), not here."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -20,6 +17,7 @@ from gradio_client import Client
 from assistant.chat import Assistant
 from assistant.settings import Settings
 from assistant.ui import build_app, texts
+from tests.llm_stub import StubLLM
 
 LIKE = "Bolehkah saya memberi like pada unggahan calon bupati?"
 REPLY = "Tidak boleh: memberi like pada unggahan calon melanggar netralitas [1]."
@@ -61,60 +59,20 @@ def test_concurrent_answers_equal_the_sequential_ones(assistant: Assistant) -> N
         assert torch.get_num_threads() == threads
 
 
-class StubLLM:
-    """An OpenAI-compatible server that holds each request until ``users`` requests are open
-    at once (or ``patience`` seconds passed), then answers all of them."""
-
-    def __init__(self, users: int, patience: float = 30.0) -> None:
-        self.open = self.most = 0
-        self.all_in = threading.Event()
-        lock = threading.Lock()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    stub.open += 1
-                    stub.most = max(stub.most, stub.open)
-                    if stub.open >= users:
-                        stub.all_in.set()
-                stub.all_in.wait(patience)
-                with lock:
-                    stub.open -= 1
-                body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                                   "model": "stub", "choices": [{
-                                       "index": 0, "finish_reason": "stop",
-                                       "message": {"role": "assistant", "content": REPLY}}]})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def stub() -> Iterator[StubLLM]:
-    server = StubLLM(users=3)
-    try:
+    """A stub LLM server that answers nobody until three requests are open at once, with a
+    fixed reply, so an answer phrased by it is told apart from the extractive draft."""
+    with StubLLM(gather=3, reply=REPLY) as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
 def test_a_slow_llm_server_holds_up_only_its_own_user(settings: Settings, stub: StubLLM
                                                       ) -> None:
     """Three users ask at once while the LLM server answers nobody until it holds three
     requests: served one after another, it would only ever see one."""
-    bot = Assistant(settings.replace(llm_base_url=stub.url, llm_timeout=120))
+    bot = Assistant(settings.replace(llm_provider="openai", llm_base_url=stub.url,
+                                    llm_timeout=120))
     app = build_app(bot).queue()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,9 +13,26 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("NETRALITAS_TOP_K", "7")
     monkeypatch.setenv("NETRALITAS_INDEX_DIR", "/tmp/somewhere")
     monkeypatch.setenv("NETRALITAS_LLM_BASE_URL", "http://127.0.0.1:8080/v1")
+    monkeypatch.setenv("NETRALITAS_LLM_PROVIDER", "openai")
     s = Settings.from_env(retrieval="dense")
     assert s.top_k == 7 and s.index_dir == Path("/tmp/somewhere")
     assert s.llm_base_url == "http://127.0.0.1:8080/v1" and s.retrieval == "dense"
+    assert s.llm_provider == "openai"
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"llm_provider": "gpt"}, "llm_provider must be none, openai or ollama"),
+    ({"llm_provider": "openai"}, "needs llm_base_url"),
+    ({"llm_base_url": "http://127.0.0.1:8080/v1"}, "set llm_provider"),
+    ({"llm_provider": "ollama", "llm_timeout": "0"}, "llm_timeout must be positive"),
+])
+def test_an_llm_set_up_halfway_is_refused_with_what_to_set(change: dict[str, str],
+                                                            said: str) -> None:
+    """A base URL without a provider would be silently unused; a provider without its URL
+    would fail at the first question."""
+    with pytest.raises(ValueError, match=said):
+        Settings().replace(**change)
+    assert Settings().replace(llm_provider="ollama").llm_provider == "ollama"
 
 
 @pytest.mark.parametrize("change", [{"retrieval": "magic"}, {"top_k": "lima"},

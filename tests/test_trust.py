@@ -238,7 +238,7 @@ def test_the_llm_phrases_an_answer_over_an_attacked_corpus_without_changing_it(
 def test_a_server_error_that_echoes_the_key_is_logged_without_it(
         caplog: pytest.LogCaptureFixture) -> None:
     class Failing(FakeListChatModel):
-        def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        def stream(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("401: invalid api key sk-rahasia-12345")
 
     draft = Answer("q", "Tidak boleh. [1]", [Citation(1, "a", "A", "aturan", "", "", "",

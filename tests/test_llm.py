@@ -1,0 +1,168 @@
+"""The LLM path over HTTP: the real assistant against the loopback stub server
+(tests/llm_stub.py), through langchain-openai and langchain-ollama, streamed, with every way
+a server's reply can go wrong."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from assistant.answer import Answer
+from assistant.chat import Assistant
+from assistant.compose import without_sources
+from assistant.settings import Settings
+from tests.llm_stub import StubLLM
+
+LIKE = "Bolehkah ASN memberi like pada unggahan calon bupati?"
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[StubLLM]:
+    with StubLLM(slow=30) as server:
+        yield server
+
+
+def _bot(assistant: Assistant, stub: StubLLM, model: str, provider: str = "openai",
+         **changes: object) -> Assistant:
+    """An assistant with the stub as its LLM, on the shared index."""
+    url = stub.url if provider == "openai" else stub.ollama_url
+    bot = Assistant(assistant.settings.replace(llm_provider=provider, llm_base_url=url,
+                                               llm_model=model, **changes))
+    bot._retriever = assistant.retriever
+    return bot
+
+
+def _stream(bot: Assistant, question: str, history: list | None = None
+            ) -> tuple[list[str], Answer]:
+    *pieces, answer = bot.ask_stream(question, history)
+    assert isinstance(answer, Answer) and all(isinstance(p, str) for p in pieces)
+    return pieces, answer
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_the_llm_phrases_the_decided_answer_as_it_streams(assistant: Assistant, stub: StubLLM,
+                                                          provider: str) -> None:
+    plain = assistant.ask(LIKE)
+    pieces, answer = _stream(_bot(assistant, stub, "stub", provider), LIKE)
+    assert len(pieces) > 5 and "".join(pieces).strip() == without_sources(plain)
+    assert answer.llm == "phrased" and answer.verdict == plain.verdict == "tidak_boleh"
+    assert answer.citations == plain.citations and answer.text.endswith(
+        plain.text[len(without_sources(plain)):].strip())
+    # The server was given the decision, not asked for one.
+    sent = stub.requests[-1]["json"]
+    system = sent["messages"][0]["content"]
+    assert "Verdict: Tidak boleh" in system and plain.basis[0].label in system
+    assert sent["model"] == "stub" and sent["stream"] is True
+
+
+def test_made_up_markers_are_removed_and_the_rest_is_kept(assistant: Assistant,
+                                                          stub: StubLLM) -> None:
+    answer = _bot(assistant, stub, "stub-extra").ask(LIKE)
+    assert answer.llm == "phrased" and "[99]" not in answer.text and "[1]" in answer.text
+
+
+@pytest.mark.parametrize(("model", "status", "note"), [
+    ("stub-invalid", "uncited", "tidak merujuk ke sumber"),
+    ("stub-contradict", "rejected", "putusannya berbeda"),
+    ("stub-fail", "failed", "tidak dapat dihubungi"),
+    ("stub-midstream", "failed", "tidak dapat dihubungi"),
+])
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_a_reply_that_fails_gives_the_drafted_answer_with_a_note(
+        assistant: Assistant, stub: StubLLM, model: str, status: str, note: str,
+        provider: str) -> None:
+    plain = assistant.ask(LIKE)
+    _, answer = _stream(_bot(assistant, stub, model, provider), LIKE)
+    assert answer.llm == status and answer.verdict == "tidak_boleh"
+    assert answer.text.startswith(without_sources(plain)) and note in answer.text
+    # The note goes above the sources, which views that show them their own way cut off.
+    assert answer.text.endswith(plain.text[len(without_sources(plain)):].strip())
+    assert note in without_sources(answer)
+
+
+def test_a_slow_server_is_given_up_after_the_timeout(assistant: Assistant,
+                                                     stub: StubLLM) -> None:
+    start = time.monotonic()
+    answer = _bot(assistant, stub, "stub-slow", llm_timeout=1.5).ask(LIKE)
+    assert answer.llm == "failed" and answer.text.startswith("Tidak boleh.")
+    assert time.monotonic() - start < 10
+
+
+def test_a_follow_up_is_condensed_by_the_llm_before_it_is_read(assistant: Assistant,
+                                                               stub: StubLLM) -> None:
+    """The stub condenses by joining the turns, so the standalone question is known."""
+    history = [{"role": "user", "content": "Bolehkah PNS memberi like di postingan caleg?"}]
+    bot = _bot(assistant, stub, "stub")
+    q = bot.understand("kalau komentar?", history)
+    assert q.follow_up == "condensed" and q.text == (
+        "Bolehkah PNS memberi like di postingan caleg? kalau komentar?")
+    condensing = [r for r in stub.requests if "Last question:" in str(r["json"])][-1]
+    assert "- Bolehkah PNS memberi like" in condensing["json"]["messages"][-1]["content"]
+    answer = bot.ask("kalau komentar?", history)
+    assert answer.citations[0].doc_id == "aturan-medsos-like-komentar-bagikan"
+
+
+def test_a_server_that_cannot_condense_leaves_the_follow_up_to_the_rules(
+        assistant: Assistant, stub: StubLLM) -> None:
+    history = [{"role": "user", "content": "Bolehkah PNS memberi like di postingan caleg?"}]
+    q = _bot(assistant, stub, "stub-fail").understand("kalau komentar?", history)
+    assert q == assistant.understand("kalau komentar?", history)
+    assert q.follow_up != "condensed"
+
+
+def test_an_answer_without_grounds_never_reaches_the_llm(assistant: Assistant,
+                                                         stub: StubLLM) -> None:
+    before = len(stub.requests)
+    answer = _bot(assistant, stub, "stub").ask("Berapa harga cabai di pasar hari ini?")
+    assert not answer.grounded and answer.llm == "" and len(stub.requests) == before
+
+
+def test_settings_choose_the_provider(settings: Settings) -> None:
+    from langchain_ollama import ChatOllama
+    from langchain_openai import ChatOpenAI
+
+    from assistant.llm import OLLAMA_URL, make_chat_model
+
+    ollama = make_chat_model(settings.replace(llm_provider="ollama", llm_model="qwen3:4b"))
+    assert isinstance(ollama, ChatOllama) and ollama.base_url == OLLAMA_URL
+    assert ollama.model == "qwen3:4b" and ollama.num_predict == settings.llm_max_tokens
+    openai = make_chat_model(settings.replace(llm_provider="openai", llm_timeout=7,
+                                              llm_base_url="http://127.0.0.1:9/v1"))
+    assert isinstance(openai, ChatOpenAI) and openai.request_timeout == 7
+    assert Assistant(settings).chat_model is None
+
+
+@pytest.mark.parametrize(("model", "note"), [("stub", ""),
+                                             ("stub-midstream", "tidak dapat dihubungi")])
+def test_the_app_shows_the_words_as_they_come_then_the_checked_answer(
+        assistant: Assistant, stub: StubLLM, model: str, note: str) -> None:
+    """Streamed turns are plain previews; the last is the answer with its badge and chips, or,
+    when the server died mid-reply, the answer from the sources with the notice."""
+    import socket
+
+    from gradio_client import Client
+
+    from assistant.ui import build_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app(_bot(assistant, stub, model)).queue()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        job = Client(f"http://127.0.0.1:{port}/", verbose=False).submit(
+            LIKE, [], [], api_name="/respond")
+        outputs = [list(out) for out in job]
+        final = job.result()
+    finally:
+        app.close()
+    turns = [str(out[0][-1]["content"]) for out in outputs]
+    previews = [t for t in turns if 'class="preview"' in t]
+    assert len(previews) >= 2 and all("verdict-" not in t for t in previews)
+    assert len(previews[-1]) > len(previews[0])  # the words grow as they come
+    last = str(final[0][-1]["content"])
+    assert 'class="verdict verdict-tidak_boleh"' in last and 'class="chip"' in last
+    assert 'class="preview"' not in last and note in last
+    assert final[1] == "" and LIKE in str(final[0][-2]["content"])
