@@ -72,7 +72,8 @@ scale: $(STAMP)
 
 # Many users at once (benchmarks/load.py): the served app on a free loopback port, 50 users
 # asking 10 dev questions each through gradio_client, then the same with one core kept busy
-# by another process, then three users while the LLM server hangs (llm_timeout 10 s).
+# by another process, then through the OpenAI-compatible endpoint (openai client), then
+# three users while the LLM server hangs (llm_timeout 10 s).
 # Indexing killed with SIGKILL at random moments and run again: the index must end the same.
 kill: $(STAMP)
 	$(BIN)/python benchmarks/kill_rerun.py --rounds 10
@@ -80,6 +81,7 @@ kill: $(STAMP)
 load: index $(TEST_STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/load.py --busy
+	$(BIN)/python benchmarks/load.py --via openai
 	$(BIN)/python benchmarks/load.py --users 3 --questions 1 --hung-llm 60 --llm-timeout 10
 
 lint: $(TEST_STAMP)

@@ -9,6 +9,7 @@ server falls back to the extractive answer instead of failing.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import threading
 import time
@@ -39,6 +40,8 @@ from assistant.store import Store, SyncReport, manifest_for
 from assistant.text import detect_language, normalise
 from assistant.understand import MAX_TURNS, History, Question, understand, user_turns
 
+log = logging.getLogger(__name__)
+
 
 class Assistant(Runnable[str | dict[str, Any], Answer]):
     """Answers questions (``ask``); a LangChain ``Runnable`` too (``invoke``, ``batch``,
@@ -53,6 +56,7 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
         self._chat_model = chat_model
         self._retriever: Retriever | None = None
         self._checked = 0.0  # when the store's revision was last compared with the retriever's
+        self._reloading: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # -- indexing -------------------------------------------------------------------
@@ -107,16 +111,11 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
 
     @property
     def retriever(self) -> Retriever:
-        """The retriever over the store as it is; reloaded when another process (an app
-        instance on the same Chroma server, ``netralitas index``) changed the store since,
-        which is looked at every ``refresh_seconds``."""
+        """The retriever over the store. When another process (an app instance on the same
+        Chroma server, ``netralitas index``) changed the store, which is looked at every
+        ``refresh_seconds``, a new one loads in the background while this one goes on
+        answering: loading takes seconds at 100k chunks (README, "Scale")."""
         with self._lock:
-            now = time.monotonic()
-            if self._retriever is not None and now - self._checked >= \
-                    self.settings.refresh_seconds:
-                self._checked = now
-                if self.store.revision() != self._retriever.revision:
-                    self._retriever = None
             if self._retriever is None:
                 with self.store.reading():  # damage the store's check missed: its message
                     # An empty store, or one written by another model, chunking or version
@@ -126,7 +125,26 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
                         self.index()
                     self._retriever = Retriever(self.settings, self.store, self.embedder)
                     self._checked = time.monotonic()
+            elif (self._reloading is None and
+                  time.monotonic() - self._checked >= self.settings.refresh_seconds):
+                self._checked = time.monotonic()
+                if self.store.revision() != self._retriever.revision:
+                    self._reloading = threading.Thread(target=self._reload, daemon=True)
+                    self._reloading.start()
             return self._retriever
+
+    def _reload(self) -> None:
+        """A retriever over the store as it is now, put in place of the current one unless
+        this process re-indexed meanwhile (``index`` then left none, to load on demand)."""
+        try:
+            fresh: Retriever | None = Retriever(self.settings, self.store, self.embedder)
+        except Exception:  # a store that went away: keep answering, look again later
+            log.exception("reloading the index after another process changed it failed")
+            fresh = None
+        with self._lock:
+            if fresh is not None and self._retriever is not None:
+                self._retriever = fresh
+            self._reloading = None
 
     # -- answering ------------------------------------------------------------------
     def understand(self, question: str, history: History | None = None) -> Question:

@@ -1,4 +1,5 @@
-"""Load test: concurrent users ask the served app through gradio_client's `/answer` endpoint.
+"""Load test: concurrent users ask the served app through gradio_client's `/answer` endpoint,
+or with `--via openai` through its OpenAI-compatible endpoint `/v1` with the `openai` client.
 
 Run with `make load` (or `.venv/bin/python benchmarks/load.py`). It starts `netralitas serve`
 on a free loopback port with the project's index, lets N users (default 50) ask Q questions
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -71,13 +73,31 @@ def serve(port: int, env: dict[str, str], log: IO[bytes], wait: float = 180.0
     raise SystemExit(f"the server did not answer within {wait:.0f} s")
 
 
+def connect(url: str, via: str) -> Callable[[str], str]:
+    """One user's way of asking: the app's ``/answer`` through gradio_client, or the
+    OpenAI-compatible endpoint through the official ``openai`` client; gives the answer's
+    text."""
+    if via == "openai":
+        from openai import OpenAI
+
+        client = OpenAI(base_url=f"{url}v1", api_key="none", max_retries=0, timeout=600)
+        return lambda q: str(client.chat.completions.create(
+            model="tanya-netralitas", messages=[{"role": "user", "content": q}],
+        ).choices[0].message.content or "")
+    from gradio_client import Client
+
+    # Plain HTTP on loopback verifies nothing; by default gradio_client loads the certificate
+    # store for every request: 40 to 80 ms more CPU per question here, on the cores the
+    # server needs.
+    app = Client(url, verbose=False, ssl_verify=False)
+    return lambda q: str(app.predict(q, [], api_name="/answer").get("text") or "")
+
+
 def run_users(url: str, users: int, questions: list[str], per_user: int,
-              deadline: float) -> tuple[list[float], list[str], float]:
+              deadline: float, via: str = "gradio") -> tuple[list[float], list[str], float]:
     """Each user connects, then all ask at once, each waiting for an answer before asking
     the next; returns the latencies (s), the failures and the seconds from the first
     question to the last answer."""
-    from gradio_client import Client
-
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -91,10 +111,7 @@ def run_users(url: str, users: int, questions: list[str], per_user: int,
 
     def user(u: int) -> None:
         try:
-            # Plain HTTP on loopback verifies nothing; by default gradio_client loads the
-            # certificate store for every request: 40 to 80 ms more CPU per question here, on
-            # the cores the server needs.
-            client = Client(url, verbose=False, ssl_verify=False)
+            client: Callable[[str], str] | None = connect(url, via)
         except Exception as exc:
             with lock:
                 failures.extend([f"connect: {exc!r}"] * per_user)
@@ -108,9 +125,7 @@ def run_users(url: str, users: int, questions: list[str], per_user: int,
             question = questions[(u * per_user + i) % len(questions)]
             start = time.perf_counter()
             try:
-                answer = client.predict(question, [], api_name="/answer")
-                ok = isinstance(answer, dict) and bool(answer.get("text"))
-                error = "" if ok else f"no answer text: {str(answer)[:200]}"
+                error = "" if client(question) else "no answer text"
             except Exception as exc:
                 error = repr(exc)[:300]
             with lock:
@@ -152,8 +167,9 @@ def measure(args: argparse.Namespace, env: dict[str, str], log: IO[bytes],
         asked = args.users * args.questions
         if args.warm and asked < len(questions):
             rest = questions[asked:]
-            run_users(url, 4, rest, -(-len(rest) // 4), args.deadline)
-        return run_users(url, args.users, questions[:asked], args.questions, args.deadline)
+            run_users(url, 4, rest, -(-len(rest) // 4), args.deadline, args.via)
+        return run_users(url, args.users, questions[:asked], args.questions, args.deadline,
+                         args.via)
     finally:
         if busy:
             busy.kill()
@@ -171,6 +187,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--questions", type=int, default=10, help="questions per user")
+    parser.add_argument("--via", choices=["gradio", "openai"], default="gradio",
+                        help="ask the app's /answer (gradio_client) or its OpenAI-compatible "
+                        "endpoint /v1 (openai client)")
     parser.add_argument("--busy", action="store_true",
                         help="keep one core busy with another process during the run")
     parser.add_argument("--hung-llm", type=float, default=0.0, metavar="S",
@@ -208,12 +227,13 @@ def main() -> None:
         "p95_ms": ms[int(0.95 * (len(ms) - 1))] if ms else None,
         "max_ms": ms[-1] if ms else None, "wall_s": wall, "busy_core": args.busy,
         "server_peak_mb": peak[0] if peak else None,
-        "warmed": args.warm,
+        "warmed": args.warm, "via": args.via,
         "hung_llm_s": args.hung_llm,
         "llm_arrivals_spread_s": max(stub.arrivals) - min(stub.arrivals)
         if stub and stub.arrivals else None,
     }
-    label = ", one core busy" if args.busy else ""
+    label = ", through the OpenAI-compatible endpoint" if args.via == "openai" else ""
+    label += ", one core busy" if args.busy else ""
     label += ", warmed" if args.warm else ""
     label += f", LLM server hung {args.hung_llm:g} s (llm_timeout {args.llm_timeout:g} s)" \
         if stub else ", no LLM"
