@@ -124,10 +124,12 @@ def checked(answer: Answer, reply: str, lang: str) -> Answer:
 
     text = _MARKERS.sub(keep, reply).strip()
     stated = stated_verdict(text)
-    # Where no verdict was decided, only a permission the sources do not give is refused
-    # (an explanation may well say what is forbidden).
-    if stated is not None and stated != answer.verdict and (
-            answer.verdict is not None or stated != "tidak_boleh"):
+    # What the draft itself opens with was composed from the sources too ("Ya." to a
+    # question of fact, "Ini dibolehkan hanya dengan syarat" when asking back). Where no
+    # verdict was decided, only a permission the sources do not give is refused (an
+    # explanation may well say what is forbidden).
+    if stated is not None and stated not in (answer.verdict, stated_verdict(
+            without_sources(answer))) and (answer.verdict is not None or stated != "tidak_boleh"):
         log.warning("LLM reply states %s where the sources decide %s; not used",
                     stated, answer.verdict)
         return _fallback(answer, "rejected", lang)

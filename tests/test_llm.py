@@ -13,6 +13,7 @@ from assistant.answer import Answer
 from assistant.chat import Assistant
 from assistant.compose import without_sources
 from assistant.settings import Settings
+from tests.conftest import ROOT
 from tests.llm_stub import StubLLM
 
 LIKE = "Bolehkah ASN memberi like pada unggahan calon bupati?"
@@ -166,3 +167,18 @@ def test_the_app_shows_the_words_as_they_come_then_the_checked_answer(
     assert 'class="verdict verdict-tidak_boleh"' in last and 'class="chip"' in last
     assert 'class="preview"' not in last and note in last
     assert final[1] == "" and LIKE in str(final[0][-2]["content"])
+
+
+def test_a_reply_that_repeats_the_draft_is_never_refused(assistant: Assistant,
+                                                         stub: StubLLM) -> None:
+    """Whatever the kind of answer (verdict, explanation, passages, asking back), an LLM that
+    says what the draft says passes the checks: a check that refused it would throw away
+    good replies. The questions are the first 80 of the validation split."""
+    from assistant.evaluation import load_items, split_files
+
+    items = load_items(split_files(ROOT / "eval", "validation"))[:80]
+    bot = _bot(assistant, stub, "stub")
+    answers = [bot.ask(item["question"]) for item in items]
+    grounded = [a for a in answers if a.grounded]
+    assert {a.outcome for a in grounded} >= {"verdict", "explanation", "clarify", "passages"}
+    assert [a.llm for a in grounded] == ["phrased"] * len(grounded)
