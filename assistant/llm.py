@@ -104,14 +104,6 @@ def phrase(model: Any, answer: Answer, history: list[Any], lang: str, timeout: f
     yield checked(answer, "".join(pieces), lang)
 
 
-def phrase_with_llm(model: Any, answer: Answer, history: list[Any], lang: str,
-                    timeout: float = 60.0, secrets: tuple[str, ...] = ()) -> Answer:
-    """The checked answer of :func:`phrase`, without the pieces."""
-    *_, last = phrase(model, answer, history, lang, timeout, secrets)
-    assert isinstance(last, Answer)
-    return last
-
-
 def checked(answer: Answer, reply: str, lang: str) -> Answer:
     """The answer in the reply's words when they keep its verdict and cite its passages;
     else the answer as drafted, with a note saying why."""

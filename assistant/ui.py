@@ -34,7 +34,7 @@ from assistant.documents import SUPPORTED, DocumentError
 from assistant.export import answer_markdown, session_html, session_markdown
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
-from assistant.text import turn_text
+from assistant.text import normalise, turn_text
 from assistant.topics import Card, Scenario, rule_cards, scenarios
 
 LANGUAGES = [("Bahasa Indonesia", "id"), ("English", "en")]
@@ -136,13 +136,19 @@ def _chip(c: Citation, lang: str, passage: str = "") -> str:
             f'<blockquote>{_in_context(c.quote, passage)}</blockquote>{link}</details>')
 
 
-def chat_turn(answer: Answer, passage: Callable[[str], str] | None = None) -> str:
+def chat_turn(answer: Answer, passage: Callable[[str], str] | None = None,
+              asked: str = "") -> str:
     """The chat turn of an answer: badge, text with its [n] as links, one chip per source
-    (its quote highlighted in the passage it comes from, given ``passage``)."""
+    (its quote highlighted in the passage it comes from, given ``passage``). When the
+    question answered is not the one ``asked`` (a follow-up an LLM rewrote), it says how it
+    was read, so a wrong reading shows."""
     body = _CITE.sub(r'<a class="cite" href="#source-\1">[\1]</a>',
                      html.escape(without_sources(answer), quote=False))
     verdict = "clarify" if answer.outcome == "clarify" else answer.verdict
-    parts = [_badge(verdict, answer.language), body]
+    read_as = texts(answer.language)["read_as"].format(question=answer.question) \
+        if asked and normalise(asked) != answer.question else ""
+    parts = [_badge(verdict, answer.language),
+             f'<div class="read-as">{html.escape(read_as)}</div>' if read_as else "", body]
     if answer.citations:
         chips = "".join(_chip(c, answer.language, passage(c.chunk_id) if passage else "")
                         for c in answer.citations)
@@ -275,7 +281,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         answer = item
         assert isinstance(answer, Answer)
         history.append({"role": "assistant",
-                        "content": chat_turn(answer, assistant.retriever.passage)})
+                        "content": chat_turn(answer, assistant.retriever.passage, message)})
         yield (history, "", gr.update(value="", visible=False),
                *_alternative_buttons(answer), [*(answers or []), answer.to_dict()],
                answer_markdown(answer))

@@ -182,3 +182,16 @@ def test_a_reply_that_repeats_the_draft_is_never_refused(assistant: Assistant,
     grounded = [a for a in answers if a.grounded]
     assert {a.outcome for a in grounded} >= {"verdict", "explanation", "clarify", "passages"}
     assert [a.llm for a in grounded] == ["phrased"] * len(grounded)
+
+
+def test_the_app_says_how_a_condensed_follow_up_was_read(assistant: Assistant,
+                                                         stub: StubLLM) -> None:
+    from assistant.ui import chat_turn
+
+    history = [{"role": "user", "content": "Bolehkah PNS memberi like di postingan caleg?"}]
+    condensed = _bot(assistant, stub, "stub").ask("kalau komentar?", history)
+    turn = chat_turn(condensed, asked="kalau komentar?")
+    assert ('<div class="read-as">Dibaca sebagai: Bolehkah PNS memberi like di postingan '
+            'caleg? kalau komentar?</div>') in turn
+    by_rules = assistant.ask("kalau komentar?", history)
+    assert "read-as" not in chat_turn(by_rules, asked="kalau komentar?")

@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from assistant.answer import Answer, Citation
 from assistant.chat import Assistant
 from assistant.documents import DocumentError, load_corpus, split_front_matter
-from assistant.llm import phrase_with_llm, stated_verdict
+from assistant.llm import phrase, stated_verdict
 from assistant.settings import Settings
 from tests.conftest import ROOT, write_doc
 
@@ -222,7 +222,7 @@ def test_an_llm_that_obeys_an_injected_instruction_is_overruled() -> None:
     draft = Answer("Bolehkah ASN memberi like?", "Tidak boleh. Like termasuk pelanggaran [1].",
                    [Citation(1, "kabar", "Kabar", "dokumen", "", "", "", INJECTION, 0.9)],
                    verdict="tidak_boleh")
-    answer = phrase_with_llm(_Obedient(), draft, [], "id")
+    *_, answer = phrase(_Obedient(), draft, [], "id")
     assert answer.text.startswith("Tidak boleh.") and "tidak dipakai" in answer.text
     assert stated_verdict("Boleh. ASN boleh melakukannya [1].") == "boleh"
 
@@ -244,8 +244,8 @@ def test_a_server_error_that_echoes_the_key_is_logged_without_it(
     draft = Answer("q", "Tidak boleh. [1]", [Citation(1, "a", "A", "aturan", "", "", "",
                                                       "kutipan", 0.9)], verdict="tidak_boleh")
     with caplog.at_level(logging.WARNING):
-        answer = phrase_with_llm(Failing(responses=[""]), draft, [], "id",
-                                 secrets=("sk-rahasia-12345",))
+        *_, answer = phrase(Failing(responses=[""]), draft, [], "id",
+                            secrets=("sk-rahasia-12345",))
     assert "sk-rahasia-12345" not in caplog.text and "***" in caplog.text
     assert "tidak dapat dihubungi" in answer.text
     assert "sk-rahasia" not in repr(Settings(llm_api_key="sk-rahasia-12345", auth="a:b"))
