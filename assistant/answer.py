@@ -79,8 +79,9 @@ class Answer:
     parts: list[Answer] = field(default_factory=list)  # one per action, when several differ
     # What an LLM did with it (settings.llm_provider): "" none was asked | "phrased" its
     # wording passed the checks | "failed" the server failed, was too slow or died mid-reply |
-    # "rejected" it stated another verdict | "uncited" no valid [n] was left. Any but
-    # "phrased" leaves the answer built from the sources, with a note saying why.
+    # "rejected" it stated another verdict | "uncited" no valid [n] was left | "unfounded"
+    # it named a regulation or article its sources do not. Any but "phrased" leaves the
+    # answer built from the sources, with a note saying why.
     llm: str = ""
 
     def to_dict(self) -> dict[str, Any]:

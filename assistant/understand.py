@@ -508,6 +508,15 @@ def _short_kinds(question: str) -> str:
     return question
 
 
+def legal_references(text: str) -> set[str]:
+    """The regulations and article numbers a text names, in one spelling ("pp 94/2021",
+    "pasal 5"; an English "Article 5" too): to tell whether a reworded answer names one
+    its sources do not."""
+    text = _short_kinds(re.sub(r"\barticle\b", "pasal", text, flags=re.I))
+    found = {f"{m.group(1).lower()} {int(m.group(2))}/{m.group(3)}" for m in _REG.finditer(text)}
+    return found | {f"pasal {int(m.group(1))}" for m in _ARTICLE.finditer(text)}
+
+
 def mentions_regulation(question: str) -> bool:
     """Whether a question names a regulation ("PP 37/2004", "UU Nomor 20 Tahun 2023")."""
     text = _short_kinds(question)

@@ -195,3 +195,33 @@ def test_the_app_says_how_a_condensed_follow_up_was_read(assistant: Assistant,
             'caleg? kalau komentar?</div>') in turn
     by_rules = assistant.ask("kalau komentar?", history)
     assert "read-as" not in chat_turn(by_rules, asked="kalau komentar?")
+
+
+@pytest.mark.parametrize(("named", "status"), [
+    ("{basis}", "phrased"),  # the answer's own legal basis, as it writes it
+    ("{regulation} Pasal 99", "unfounded"),  # an article no source holds
+    ("PP 53/2010 Pasal 4", "unfounded"),  # a repealed regulation no source names
+])
+def test_a_reply_naming_a_law_its_sources_do_not_is_not_used(assistant: Assistant,
+                                                             named: str, status: str) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    plain = assistant.ask(LIKE)
+    basis = plain.basis[0]
+    named = named.format(basis=basis.label, regulation=basis.regulation)
+    reply = f"Tidak boleh. Memberi like pada unggahan calon dilarang oleh {named} [1]."
+    bot = Assistant(assistant.settings, chat_model=FakeListChatModel(responses=[reply]))
+    bot._retriever = assistant.retriever
+    answer = bot.ask(LIKE)
+    assert answer.llm == status
+    assert answer.text.startswith(reply if status == "phrased" else without_sources(plain))
+
+
+def test_legal_references_are_read_in_one_spelling() -> None:
+    from assistant.understand import legal_references
+
+    assert legal_references("menurut UU Nomor 20 Tahun 2023 dan Peraturan Pemerintah No. 94 "
+                            "Tahun 2021 Pasal 5 huruf n") == {"uu 20/2023", "pp 94/2021",
+                                                              "pasal 5"}
+    assert legal_references("PP 94/2021 Article 43") == {"pp 94/2021", "pasal 43"}
+    assert legal_references("tanpa dasar hukum") == set()
