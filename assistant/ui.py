@@ -66,6 +66,15 @@ SCROLL_TO_ANSWER = """() => {
   const top = document.querySelector('#chat').getBoundingClientRect().top;
   if (top < 0 || top > window.innerHeight / 2) window.scrollBy(0, top - 8);
 }"""
+# An LLM's words streaming in: their start is shown once, when the preview first appears
+# (the chat does not follow the words down, so the reader can read along).
+SHOW_PREVIEW = f"""() => setTimeout(() => {{
+  const rows = document.querySelectorAll('#chat .message-row.bot-row');
+  const last = rows[rows.length - 1];
+  if (!last || !last.querySelector('.preview') || window.previewShown === rows.length) return;
+  window.previewShown = rows.length;
+  ({SCROLL_TO_ANSWER})();
+}}, 50)"""
 # The length counter follows the typing in the browser, without a round trip.
 COUNT = """(v) => {
   const el = document.querySelector('#counter-n');
@@ -445,6 +454,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 lambda h: h, chat, saved, api_name=False).then(
                 None, None, None, js=SCROLL_TO_ANSWER, api_name=False)
         box.input(None, box, None, js=COUNT, api_name=False)
+        chat.change(None, None, None, js=SHOW_PREVIEW, api_name=False, show_progress="hidden")
         chat.like(rate, [chat, lang], [rated, comment_row, thanks], api_name=False)
         comment_send.click(add_comment, [rated, comment, lang], [comment_row, comment, thanks],
                            api_name=False)

@@ -103,15 +103,17 @@ class StubLLM:
     passed): proof that a client sends requests side by side. ``hang=S`` holds each chat
     request S seconds (or until ``close()``): a server that never answers in time.
     ``arrivals`` notes when each chat request came (``time.monotonic()``). ``slow`` is the delay of
-    the ``stub-slow`` model. ``reply`` replaces the draft as the text replies are made of.
+    the ``stub-slow`` model; ``pace`` the seconds between streamed pieces (a model that
+    writes at a reader's speed). ``reply`` replaces the draft as the text replies are made of.
     ``requests`` records every request (method, path, headers, json); ``most`` is the most
     chat requests ever open at once.
     """
 
     def __init__(self, *, reply: str | None = None, gather: int = 0, patience: float = 30.0,
-                 hang: float = 0.0, slow: float = 30.0, port: int = 0) -> None:
+                 hang: float = 0.0, slow: float = 30.0, pace: float = 0.0,
+                 port: int = 0) -> None:
         self.reply, self.gather, self.patience = reply, gather, patience
-        self.hang, self.slow = hang, slow
+        self.hang, self.slow, self.pace = hang, slow, pace
         self.requests: list[dict[str, Any]] = []
         self.arrivals: list[float] = []
         self.open = self.most = 0
@@ -334,6 +336,7 @@ def _handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
             for event in sent:
                 self.wfile.write(f"{len(event):X}\r\n".encode() + event + b"\r\n")
                 self.wfile.flush()
+                stub.stopped.wait(stub.pace)
             if cut:
                 self._hang_up()
                 return

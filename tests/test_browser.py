@@ -339,3 +339,35 @@ def test_the_chat_works_from_the_keyboard_alone(browser: Browser, url: str) -> N
     page.keyboard.press("Enter")  # a source chip opens from the keyboard too
     expect(page.locator("#chat details.chip mark").first).to_be_visible()
     page.close()
+
+
+def test_an_llms_words_show_as_they_come_then_the_checked_answer(
+        browser: Browser, assistant: Assistant) -> None:
+    """With an LLM writing at a reader's pace (the loopback stub), the words appear in the
+    chat as a grey preview with no badge, and the checked answer then replaces them."""
+    from tests.llm_stub import StubLLM
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with StubLLM(pace=0.15) as stub:
+        bot = Assistant(assistant.settings.replace(llm_provider="openai", llm_model="stub",
+                                                   llm_base_url=stub.url))
+        bot._retriever = assistant.retriever
+        app = build_app(bot).queue()
+        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                   quiet=True, **launch_options())
+        try:
+            page = _open(browser, f"http://127.0.0.1:{port}/", PHONE)
+            _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
+            preview = page.locator("#chat .preview").last
+            expect(preview).to_contain_text("Tidak boleh.")
+            expect(preview).to_be_in_viewport()
+            expect(page.locator("#chat .verdict")).to_have_count(0)
+            _shot(page, "phone-streaming")
+            expect(page.locator("#chat .verdict-tidak_boleh").last).to_be_visible(
+                timeout=60_000)
+            expect(page.locator("#chat .preview")).to_have_count(0)
+            expect(page.locator("#chat details.chip").first).to_contain_text("[1]")
+        finally:
+            app.close()
