@@ -291,12 +291,19 @@ class Store:
                 for text, v in zip(got["documents"], got["embeddings"], strict=True)}
 
     def vectors(self, ids: list[str]) -> np.ndarray:
-        """The chunks' vectors, in the order of ``ids`` (each must be in the index)."""
+        """The chunks' vectors, in the order of ``ids``. A chunk another process removed
+        since the caller read the table (an app instance on the same Chroma server) gets a
+        zero vector, similar to nothing, until the caller reloads (chat.py)."""
         if not ids:
             return np.zeros((0, 0), np.float32)
         with self.reading():
             got = _get(self.collection, ["embeddings"], ids)
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        if len(by_id) < len(set(ids)):
+            with self.reading():  # the width, from any chunk (a rare case)
+                some = self.collection.get(limit=1, include=["embeddings"])["embeddings"]
+            width = len(some[0]) if len(some) else 0
+            by_id = {i: by_id.get(i, np.zeros(width)) for i in ids}
         return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
     @property

@@ -106,9 +106,21 @@ def test_two_app_instances_share_one_chroma_server(tmp_path: Path, chroma_port: 
                     "bawaslu-sabang":
                 break
             time.sleep(0.2)
+        # Removed again through the first: the second, still holding it, answers without
+        # error until it reloads, then no longer cites it.
+        (corpus / "tambahan" / "bawaslu-sabang.md").unlink()
+        first.index()
+        removed, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline:
+            removed.append(Answer.from_dict(apps[1][1].predict(question, [],
+                                                               api_name="/answer")))
+            if all(c.doc_id != "bawaslu-sabang" for c in removed[-1].citations):
+                break
+            time.sleep(0.2)
     finally:
         for app, _ in apps:
             app.close()
+    assert all(c.doc_id != "bawaslu-sabang" for c in removed[-1].citations)
     assert all(c.doc_id != "bawaslu-sabang" for c in Answer.from_dict(before).citations)
     after = answers[-1]
     assert after.citations[0].doc_id == "bawaslu-sabang" and "37" in after.text

@@ -345,3 +345,7 @@ def test_reads_go_page_by_page(small: Settings, monkeypatch: pytest.MonkeyPatch)
     assert changed != sentences and changed == _quotable_sentences(Assistant(small))
     ids = Store(small).chunk_table()[0]
     assert Store(small).vectors(ids).shape == (len(ids), 384)
+    # A chunk removed by another process meanwhile is similar to nothing, not an error.
+    gone = Store(small).vectors([ids[0], "doc-gone::0000"])
+    assert gone.shape == (2, 384) and not gone[1].any() and gone[0].any()
+    assert Store(small).vectors(["doc-gone::0000"]).shape == (1, 384)
