@@ -163,7 +163,7 @@ class Assistant(Runnable[str | dict[str, Any], Answer]):
             raise InvalidQuestion(messages()[lang]["too_long"].format(length=len(text),
                                                                       limit=limit))
         earlier = [t for t in map(normalise, user_turns(history or [])) if t][-MAX_TURNS:]
-        if earlier and self.chat_model is not None:
+        if earlier and self.settings.llm_condense and self.chat_model is not None:
             from assistant.llm import condense
 
             standalone = condense(self.chat_model, text, earlier, limit, self._secrets)

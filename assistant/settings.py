@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     llm_api_key: str = Field(default="not-needed", repr=False)
     llm_timeout: float = 60.0  # seconds for a whole reply, streamed or not
     llm_max_tokens: int = 512
+    # With an LLM, follow-ups are rewritten by it into standalone questions; off: the rules
+    # of understand.py read them, as without an LLM (eval/followups.py measures both).
+    llm_condense: bool = True
     # Several app instances on one Chroma server: each checks this often (seconds) whether
     # another one changed the index, and then reloads its retriever.
     refresh_seconds: float = 10.0

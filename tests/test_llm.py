@@ -105,6 +105,15 @@ def test_a_follow_up_is_condensed_by_the_llm_before_it_is_read(assistant: Assist
     assert answer.citations[0].doc_id == "aturan-medsos-like-komentar-bagikan"
 
 
+def test_condensing_can_be_turned_off(assistant: Assistant, stub: StubLLM) -> None:
+    history = [{"role": "user", "content": "Bolehkah PNS memberi like di postingan caleg?"}]
+    before = len(stub.requests)
+    q = _bot(assistant, stub, "stub", llm_condense="false").understand("kalau komentar?",
+                                                                       history)
+    assert q == assistant.understand("kalau komentar?", history)
+    assert len(stub.requests) == before
+
+
 def test_a_server_that_cannot_condense_leaves_the_follow_up_to_the_rules(
         assistant: Assistant, stub: StubLLM) -> None:
     history = [{"role": "user", "content": "Bolehkah PNS memberi like di postingan caleg?"}]
