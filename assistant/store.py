@@ -245,6 +245,10 @@ def erase_store(settings: Settings) -> None:
                     client.delete_collection(name)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    # The retriever's copies beside the store (retrieval.py): keyed by what they copy, so
+    # never used stale, but 130 MB at 100k chunks that a rebuild would leave behind.
+    (settings.index_dir / "chunks.json").unlink(missing_ok=True)
+    shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
 
 
 def sentences_name(settings: Settings) -> str:

@@ -221,10 +221,14 @@ def test_index_rebuild_always_starts_from_scratch(tmp_path: Path,
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     assert _main(settings, "index") == 0
     assert "2 added" in capsys.readouterr().out
+    _ = Assistant(settings).retriever  # writes its copies beside the store
+    copies = [tmp_path / "index" / "chunks.json", tmp_path / "index" / "bm25"]
+    assert all(p.exists() for p in copies)
     assert _main(settings, "index", "--rebuild") == 0
     out = capsys.readouterr().out
     assert "Rebuilding the index from scratch (asked for with --rebuild)" in out
     assert "Rebuilt (asked for with --rebuild): 2 added, 0 changed" in out
+    assert not any(p.exists() for p in copies)  # nothing of the old index is left
 
 
 def test_an_unreachable_chroma_server_is_named_with_what_to_do(
