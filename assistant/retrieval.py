@@ -202,7 +202,8 @@ class Retriever:
         depth = max(8 * k, 40)
         dense = self.store.query(vector.tolist(), depth) if mode != "bm25" else []
         # Chunks another process added since this table was read (an app instance on the
-        # same Chroma server) wait for the next refresh (chat.py); removed ones are not found.
+        # same Chroma server) wait for the next refresh (chat.py); removed ones are no longer
+        # found here, and similar to nothing when BM25 finds them (store.vectors).
         dense = [(c, x) for c, x in dense if c in self.position]
         for c, x in dense:
             similarity.learn(self.position[c], x)
