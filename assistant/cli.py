@@ -46,21 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     p_fb = sub.add_parser("feedback", help="list the readers' ratings of answers, or export them")
     p_fb.add_argument("--export", choices=["json", "csv"], help="print every rating in a format")
     p_fb.add_argument("--limit", type=int, default=20, help="how many to list (newest first)")
-    p_serve = sub.add_parser("serve", help="index what changed in the corpus, then start the "
-                             "web app")
-    p_serve.add_argument("--no-index", action="store_true",
+    # What `serve` and `api` share (cli._served reads it).
+    serving = argparse.ArgumentParser(add_help=False)
+    serving.add_argument("--no-index", action="store_true",
                          help="serve the index as it is, without looking for changes first")
-    p_serve.add_argument("--host")
-    p_serve.add_argument("--port", type=int)
+    serving.add_argument("--host")
+    serving.add_argument("--port", type=int)
+    p_serve = sub.add_parser("serve", parents=[serving], help="index what changed in the "
+                             "corpus, then start the web app")
     p_serve.add_argument("--auth", help="user:password; the app asks for this login and "
                          "offers document upload (also NETRALITAS_AUTH)")
     p_serve.add_argument("--share", action="store_true", help=argparse.SUPPRESS)
-    p_api = sub.add_parser("api", help="index what changed in the corpus, then serve the "
-                           "OpenAI-compatible endpoint (/v1) alone")
-    p_api.add_argument("--no-index", action="store_true",
-                       help="serve the index as it is, without looking for changes first")
-    p_api.add_argument("--host")
-    p_api.add_argument("--port", type=int)
+    p_api = sub.add_parser("api", parents=[serving], help="index what changed in the corpus, "
+                           "then serve the OpenAI-compatible endpoint (/v1) alone")
     p_api.add_argument("--auth", help="user:password; every request needs it as its API key "
                        "(also NETRALITAS_AUTH)")
     args = parser.parse_args(argv)
