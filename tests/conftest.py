@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +26,29 @@ from assistant.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
 REGULATIONS = ROOT.parent / "shared" / "regulations"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (bound, then closed again at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served_app(bot: Assistant, **launch: Any) -> Iterator[str]:
+    """The app of ``bot``, queued as ``netralitas serve`` queues it, on a free loopback port
+    (``launch``: login, style, ...); its URL, and the app closed afterwards."""
+    from assistant.ui import build_app
+
+    app = build_app(bot).queue()
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               **launch)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
 
 
 @pytest.fixture(scope="session")

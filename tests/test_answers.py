@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -12,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 import assistant as api
 from assistant import Answer, Assistant, Citation, InvalidQuestion
 from assistant.settings import Settings
+from tests.conftest import free_port
 
 
 def _markers(answer: Answer) -> set[int]:
@@ -99,9 +99,7 @@ def test_llm_reply_without_valid_markers_is_not_trusted(settings: Settings) -> N
 
 
 def test_dead_llm_server_falls_back_to_the_extractive_answer(settings: Settings) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens there
     bot = Assistant(settings.replace(llm_provider="openai", llm_timeout=5,
                                      llm_base_url=f"http://127.0.0.1:{port}/v1"))
     answer = bot.ask("Bolehkah ASN memberi like pada unggahan calon bupati?")

@@ -32,16 +32,11 @@ from assistant.chat import Assistant
 from assistant.compose import messages, without_sources
 from assistant.settings import Settings
 from assistant.store import store_folder
+from tests.conftest import free_port
 
 LIKE = "Bolehkah ASN memberi like pada unggahan calon bupati?"
 LOGIN = "pelatih:rahasia"
 TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -269,7 +264,7 @@ def test_the_app_serves_the_endpoint_on_its_own_port(settings: Settings,
                                                      assistant: Assistant) -> None:
     from assistant.ui import launch
 
-    port = _free_port()
+    port = free_port()
     app = launch(settings.replace(port=port, auth=LOGIN), prevent_thread_lock=True,
                  quiet=True)
     try:
@@ -290,7 +285,7 @@ def test_the_app_serves_the_endpoint_on_its_own_port(settings: Settings,
 def test_the_command_indexes_then_serves(settings: Settings, assistant: Assistant,
                                          tmp_path: Path) -> None:
     """``netralitas api``, run as a user would: it indexes what changed, then answers."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "api.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -328,7 +323,7 @@ def test_the_command_refuses_a_damaged_index(settings: Settings, assistant: Assi
     shutil.copytree(settings.index_dir, damaged.index_dir)
     db = store_folder(damaged) / "chroma.sqlite3"
     os.truncate(db, db.stat().st_size // 2)
-    port = _free_port()
+    port = free_port()
     with pytest.raises(SystemExit) as exited:
         cli.main(["--corpus", str(damaged.corpus_dir), "--index", str(damaged.index_dir),
                   "api", "--port", str(port), *(["--no-index"] if no_index else [])])

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 from gradio_client import Client
 
 from assistant.chat import Assistant
-from assistant.ui import build_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import served_app
 
 
 @pytest.fixture(scope="module")
 def app_url(assistant: Assistant) -> Iterator[str]:
-    app = build_app(assistant).queue()
-    port = _free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with served_app(assistant) as url:
+        yield url
 
 
 def test_app_answers_with_its_badge_and_sources(app_url: str) -> None:
@@ -92,17 +80,10 @@ def test_a_source_chip_shows_the_quote_inside_its_passage(assistant: Assistant) 
 
 
 def test_behind_a_login_the_api_answers_only_with_it(assistant: Assistant) -> None:
-    app = build_app(assistant).queue()
-    port = _free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-               auth=("pelatih", "rahasia"))
-    url = f"http://127.0.0.1:{port}/"
-    try:
+    with served_app(assistant, auth=("pelatih", "rahasia")) as url:
         with pytest.raises(Exception):  # noqa: B017 - the client's own error type varies
             Client(url, verbose=False).predict("Bolehkah ASN like unggahan calon?", [],
                                                api_name="/answer")
         client = Client(url, auth=("pelatih", "rahasia"), verbose=False)
         answer = client.predict("Bolehkah ASN like unggahan calon?", [], api_name="/answer")
         assert answer["verdict"] == "tidak_boleh"
-    finally:
-        app.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from assistant.chat import Assistant
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.topics import scenarios
-from assistant.ui import ANSWERS_KEY, LANGUAGE_KEY, STORAGE_KEY, build_app, launch_options
-from tests.conftest import write_doc
+from assistant.ui import ANSWERS_KEY, LANGUAGE_KEY, STORAGE_KEY, launch_options
+from tests.conftest import served_app, write_doc
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,16 +42,8 @@ expect.set_options(timeout=20_000)
 
 @pytest.fixture(scope="module")
 def url(assistant: Assistant) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = build_app(assistant).queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-               **launch_options())
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with served_app(assistant, **launch_options()) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -277,16 +268,10 @@ def test_behind_a_login_a_document_is_uploaded_and_indexed(browser: Browser, set
     bot = Assistant(settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index",
                                      auth="pelatih:rahasia"))
     bot.index()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = build_app(bot).queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-               auth=("pelatih", "rahasia"), **launch_options())
-    try:
+    with served_app(bot, auth=("pelatih", "rahasia"), **launch_options()) as base:
         # Gradio's own texts (the login page, the drop area) follow the browser's language.
         page = browser.new_context(viewport=DESKTOP, locale="id-ID").new_page()
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(base)
         page.get_by_label("nama pengguna").fill("pelatih")
         page.get_by_label("kata sandi").fill("rahasia")
         page.get_by_role("button", name="Masuk").click()
@@ -301,8 +286,6 @@ def test_behind_a_login_a_document_is_uploaded_and_indexed(browser: Browser, set
         expect(page.locator("#documents")).to_contain_text("Imbauan camat")
         assert (corpus / "tambahan" / "unggahan-baru.md").is_file()
         page.close()
-    finally:
-        app.close()
 
 
 def test_the_interface_switches_to_english_and_keeps_the_choice(browser: Browser, url: str
@@ -347,18 +330,12 @@ def test_an_llms_words_show_as_they_come_then_the_checked_answer(
     chat as a grey preview with no badge, and the checked answer then replaces them."""
     from tests.llm_stub import StubLLM
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with StubLLM(pace=0.15) as stub:
         bot = Assistant(assistant.settings.replace(llm_provider="openai", llm_model="stub",
                                                    llm_base_url=stub.url))
         bot._retriever = assistant.retriever
-        app = build_app(bot).queue()
-        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                   quiet=True, **launch_options())
-        try:
-            page = _open(browser, f"http://127.0.0.1:{port}/", PHONE)
+        with served_app(bot, **launch_options()) as base:
+            page = _open(browser, base, PHONE)
             _ask(page, "Bolehkah saya memberi like pada unggahan calon bupati?")
             preview = page.locator("#chat .preview").last
             expect(preview).to_contain_text("Tidak boleh.")
@@ -369,5 +346,3 @@ def test_an_llms_words_show_as_they_come_then_the_checked_answer(
                 timeout=60_000)
             expect(page.locator("#chat .preview")).to_have_count(0)
             expect(page.locator("#chat details.chip").first).to_contain_text("[1]")
-        finally:
-            app.close()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import chromadb
 import pytest
@@ -18,15 +16,12 @@ from gradio_client import Client
 from assistant.answer import Answer
 from assistant.chat import Assistant
 from assistant.settings import Settings
-from assistant.ui import build_app
-from tests.conftest import write_doc
+from tests.conftest import free_port, served_app, write_doc
 
 
 @pytest.fixture
 def chroma_port(tmp_path: Path) -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
     server = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"),
                                "--host", "127.0.0.1", "--port", str(port)],
@@ -65,16 +60,6 @@ def test_index_and_answer_through_a_chroma_server(tmp_path: Path, chroma_port: i
     assert answer.citations[0].doc_id == "bkn-sumsel" and "694" in answer.text
 
 
-def _serve(bot: Assistant) -> tuple[Any, Client]:
-    """The app of one instance on a free loopback port, and a client of it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = build_app(bot).queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    return app, Client(f"http://127.0.0.1:{port}/", verbose=False)
-
-
 def test_two_app_instances_share_one_chroma_server(tmp_path: Path, chroma_port: int) -> None:
     """A team: a document added through one instance is answered by the other once it
     refreshes, without indexing anything itself; an instance that has not refreshed yet
@@ -89,37 +74,34 @@ def test_two_app_instances_share_one_chroma_server(tmp_path: Path, chroma_port: 
     second = Assistant(shared.replace(index_dir=tmp_path / "b", refresh_seconds=0))
     stale = Assistant(shared.replace(index_dir=tmp_path / "c", refresh_seconds=3600))
     question = "Berapa kasus pelanggaran netralitas ASN yang dicatat Bawaslu Kabupaten Sabang?"
-    apps = [_serve(first), _serve(second)]
-    try:
-        before = apps[1][1].predict(question, [], api_name="/answer")
+    with served_app(first), served_app(second) as url:
+        client = Client(url, verbose=False)
+
+        def until(done: Callable[[Answer], bool]) -> list[Answer]:
+            """The second instance's answers, asked again until ``done`` (at most 60 s)."""
+            got: list[Answer] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got.append(Answer.from_dict(client.predict(question, [], api_name="/answer")))
+                if done(got[-1]):
+                    break
+                time.sleep(0.2)
+            return got
+
+        before = client.predict(question, [], api_name="/answer")
         assert stale.ask(question).citations[:1] == Answer.from_dict(before).citations[:1]
         new = write_doc(tmp_path / "upload", "bawaslu-sabang", "Bawaslu Kabupaten Sabang "
                         "mencatat 37 kasus pelanggaran netralitas ASN selama Pilkada 2024.")
         first.add_document(new)  # what the app's upload calls
         # The second instance notices at its next question and reloads in the background,
         # answering from what it had meanwhile.
-        answers, deadline = [], time.monotonic() + 60
-        while time.monotonic() < deadline:
-            answers.append(Answer.from_dict(apps[1][1].predict(question, [],
-                                                               api_name="/answer")))
-            if answers[-1].citations[:1] and answers[-1].citations[0].doc_id == \
-                    "bawaslu-sabang":
-                break
-            time.sleep(0.2)
+        answers = until(lambda a: bool(a.citations[:1])
+                        and a.citations[0].doc_id == "bawaslu-sabang")
         # Removed again through the first: the second, still holding it, answers without
         # error until it reloads, then no longer cites it.
         (corpus / "tambahan" / "bawaslu-sabang.md").unlink()
         first.index()
-        removed, deadline = [], time.monotonic() + 60
-        while time.monotonic() < deadline:
-            removed.append(Answer.from_dict(apps[1][1].predict(question, [],
-                                                               api_name="/answer")))
-            if all(c.doc_id != "bawaslu-sabang" for c in removed[-1].citations):
-                break
-            time.sleep(0.2)
-    finally:
-        for app, _ in apps:
-            app.close()
+        removed = until(lambda a: all(c.doc_id != "bawaslu-sabang" for c in a.citations))
     assert all(c.doc_id != "bawaslu-sabang" for c in removed[-1].citations)
     assert all(c.doc_id != "bawaslu-sabang" for c in Answer.from_dict(before).citations)
     after = answers[-1]

@@ -4,7 +4,6 @@ Speed under load is measured by benchmarks/load.py (`make load`), not here."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,8 @@ from gradio_client import Client
 
 from assistant.chat import Assistant
 from assistant.settings import Settings
-from assistant.ui import build_app, texts
+from assistant.ui import texts
+from tests.conftest import served_app
 from tests.llm_stub import StubLLM
 
 LIKE = "Bolehkah saya memberi like pada unggahan calon bupati?"
@@ -73,18 +73,11 @@ def test_a_slow_llm_server_holds_up_only_its_own_user(settings: Settings, stub: 
     requests: served one after another, it would only ever see one."""
     bot = Assistant(settings.replace(llm_provider="openai", llm_base_url=stub.url,
                                     llm_timeout=120))
-    app = build_app(bot).queue()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
+    with served_app(bot) as url:
+        clients = [Client(url, verbose=False) for _ in range(3)]
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(lambda c: c.predict(LIKE, [], api_name="/answer"),
                                     clients))
-    finally:
-        app.close()
     assert stub.most == 3
     assert all(a["text"].startswith(REPLY) and a["verdict"] == "tidak_boleh" for a in answers)
 

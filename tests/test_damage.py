@@ -25,7 +25,7 @@ from assistant import cli
 from assistant.chat import Assistant
 from assistant.settings import Settings
 from assistant.store import StoreDamaged, StoreUnreachable, check_store, store_folder
-from tests.conftest import write_doc
+from tests.conftest import free_port, write_doc
 
 NETRALITAS = Path(sys.executable).parent / "netralitas"
 QUESTION = "Berapa kasus pelanggaran netralitas ASN di Sumatera Selatan?"
@@ -162,9 +162,7 @@ def test_the_app_refuses_to_start_on_a_damaged_index(
 ) -> None:
     settings = _copy(request.getfixturevalue(store), tmp_path)
     damage(store_folder(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with pytest.raises(SystemExit) as exited:
         _main(settings, "serve", "--port", str(port))
     assert exited.value.code == 1
@@ -234,9 +232,7 @@ def test_index_rebuild_always_starts_from_scratch(tmp_path: Path,
 def test_an_unreachable_chroma_server_is_named_with_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing answers there
+    port = free_port()  # nothing answers there
     settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "index",
                         chroma_host="127.0.0.1", chroma_port=port)
     with pytest.raises(StoreUnreachable, match=f"127.0.0.1:{port} cannot be reached"):

@@ -14,7 +14,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from assistant.feedback import FIELDS, FeedbackStore
 from assistant.settings import Settings
+from tests.conftest import free_port
 
 USER, DB = "netralitas", "feedback"
 MISSING = ("PostgreSQL's server binaries are missing: run `make postgres` "
@@ -73,9 +73,7 @@ def postgres_url() -> Iterator[str]:
         subprocess.run([str(bindir / "initdb"), "-D", str(home / "data"), "--auth=trust",
                         f"--username={USER}", "--encoding=UTF8", "--no-locale", "--no-sync"],
                        cwd=home, env=env, check=True, capture_output=True, **owner)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         with log.open("wb") as out:
             server = subprocess.Popen([str(bindir / "postgres"), "-D", str(home / "data"),
                                        "-h", "127.0.0.1", "-p", str(port),

@@ -13,7 +13,7 @@ from assistant.answer import Answer
 from assistant.chat import Assistant
 from assistant.compose import without_sources
 from assistant.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, served_app
 from tests.llm_stub import StubLLM
 
 LIKE = "Bolehkah ASN memberi like pada unggahan calon bupati?"
@@ -150,24 +150,12 @@ def test_the_app_shows_the_words_as_they_come_then_the_checked_answer(
         assistant: Assistant, stub: StubLLM, model: str, note: str) -> None:
     """Streamed turns are plain previews; the last is the answer with its badge and chips, or,
     when the server died mid-reply, the answer from the sources with the notice."""
-    import socket
-
     from gradio_client import Client
 
-    from assistant.ui import build_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = build_app(_bot(assistant, stub, model)).queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        job = Client(f"http://127.0.0.1:{port}/", verbose=False).submit(
-            LIKE, [], [], api_name="/respond")
+    with served_app(_bot(assistant, stub, model)) as url:
+        job = Client(url, verbose=False).submit(LIKE, [], [], api_name="/respond")
         outputs = [list(out) for out in job]
         final = job.result()
-    finally:
-        app.close()
     turns = [str(out[0][-1]["content"]) for out in outputs]
     previews = [t for t in turns if 'class="preview"' in t]
     assert len(previews) >= 2 and all("verdict-" not in t for t in previews)
